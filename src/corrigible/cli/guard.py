@@ -14,7 +14,9 @@ Trace lines (JSON, one per line; blank lines are skipped)::
 
 Optional keys: ``id`` (a tool result or message a later call may name, as ``forward``'s
 ``email_id``), ``labels`` on messages, ``ts`` (seconds, for rate limits; carried forward),
-``agent`` (an id or ``{"id": …, "roles": […]}``) on tool calls. Other keys are ignored.
+``agent`` (an id or ``{"id": …, "roles": […]}``) on tool calls, ``session`` (the agent run a
+line belongs to: each is replayed in its own guard session, and printed with its decisions).
+Other keys are ignored. ``corrigible export RUN_DIR --format trace`` writes this format.
 """
 
 from __future__ import annotations
@@ -89,4 +91,7 @@ def replay_command(
     who = Agent(agent or "", role) if agent is not None or role else None
     session = guard.session(agent=who)
     for event, decision in replay(guard, events, session):
-        typer.echo(json.dumps({"line": event.line, **decision.to_dict()}, ensure_ascii=False))
+        where: dict[str, object] = {"line": event.line}
+        if event.session is not None:
+            where["session"] = event.session
+        typer.echo(json.dumps({**where, **decision.to_dict()}, ensure_ascii=False))

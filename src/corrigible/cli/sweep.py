@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from corrigible.errors import ConfigError
 from corrigible.evaluation import (
     SweepConfig,
     SweepResult,
@@ -96,11 +97,21 @@ def run(
 def export(
     run_dir: Path = typer.Argument(..., help="A run directory written by `corrigible run`."),
     out_file: Path | None = typer.Option(None, "--out", help="Write here (default: stdout)."),
+    format: str = typer.Option(
+        "transcripts",
+        "--format",
+        help="transcripts: one line per sample; trace: guard-trace lines for "
+        "`corrigible guard replay`, one session per sample.",
+    ),
 ) -> None:
-    """Write one JSON line per sample: transcript, response, action log, error, timings, usage."""
-    count = export_run(run_dir, out_file)
+    """Write one JSON line per sample (transcript, response, action log, error, timings, usage),
+    or the run as a guard trace."""
+    if format not in ("transcripts", "trace"):
+        raise ConfigError(f"--format {format!r}: expected transcripts or trace")
+    count = export_run(run_dir, out_file, format=format)  # type: ignore[arg-type]
     if out_file is not None:
-        err.print(f"wrote {count} samples to {out_file}")
+        what = "trace lines" if format == "trace" else "samples"
+        err.print(f"wrote {count} {what} to {out_file}")
 
 
 def demo(

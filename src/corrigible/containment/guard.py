@@ -135,6 +135,12 @@ class Decision:
     def allowed(self) -> bool:
         return self.effect == "allow"
 
+    @property
+    def audit_decision(self) -> Literal["allow", "block", "require_approval", "incident"]:
+        """What the audit log records: a blocked incident is an ``incident``, so an auditor can
+        find attempts on protected controls without re-reading reasons."""
+        return "incident" if self.incident and self.effect == "block" else self.effect
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "tool": self.tool,
@@ -1229,6 +1235,9 @@ class TraceEvent:
     ref: str | None = None
     ts: float | None = None
     agent: Agent | None = None
+    session: str | None = None
+    """Which agent run the line belongs to: a trace of many runs (``corrigible export --format
+    trace``) replays each in its own guard session, so one run's secrets never taint another's."""
 
 
 _ROLES = ("user", "assistant", "system", "tool")
@@ -1265,6 +1274,11 @@ def parse_trace_line(text: str, line: int) -> TraceEvent | None:
     ts = data.get("ts")
     if ts is not None and (isinstance(ts, bool) or not isinstance(ts, int | float)):
         raise TraceError(f"line {line}: field ts: expected a number of seconds")
+    session = data.get("session")
+    if session is not None:
+        if isinstance(session, bool) or not isinstance(session, str | int):
+            raise TraceError(f"line {line}: field session: expected a string or an integer")
+        session = str(session)
     agent = None
     if data.get("agent") is not None:
         if not isinstance(data["agent"], str | dict):
@@ -1278,6 +1292,7 @@ def parse_trace_line(text: str, line: int) -> TraceEvent | None:
             arguments=data.get("arguments", {}),
             ts=None if ts is None else float(ts),
             agent=agent,
+            session=session,
         )
     labels = data.get("labels", [])
     if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
@@ -1297,6 +1312,7 @@ def parse_trace_line(text: str, line: int) -> TraceEvent | None:
             labels=tuple(labels),
             ref=None if ref is None else str(ref),
             ts=None if ts is None else float(ts),
+            session=session,
         )
     role = string("role")
     if role not in _ROLES:
@@ -1311,6 +1327,7 @@ def parse_trace_line(text: str, line: int) -> TraceEvent | None:
         labels=tuple(labels),
         ref=None if ref is None else str(ref),
         ts=None if ts is None else float(ts),
+        session=session,
     )
 
 
@@ -1330,13 +1347,20 @@ def replay(
     """Feed a trace through a fresh session; yield each tool call with its decision.
 
     Time for rate limits is the trace's ``ts`` (carried forward to lines without one; 0 until
-    the first), so a replay decides exactly the same way every time.
+    the first), so a replay decides exactly the same way every time. Lines that name a
+    ``session`` are replayed in a fresh guard session per name (with the agent of ``session``
+    when one was given), so a trace holding many agent runs decides each as if it ran alone.
     """
-    session = session or guard.session()
+    first = session or guard.session()
+    named: dict[str, Session] = {}
     clock = 0.0
     for event in events:
         if event.ts is not None:
             clock = event.ts
+        if event.session is None:
+            session = first
+        elif (session := named.get(event.session)) is None:
+            session = named[event.session] = guard.session(agent=first.agent, id=event.session)
         if event.type == "tool_result":
             session.observe_tool_result(event.tool, event.content, event.labels, ref=event.ref)
         elif event.type == "message":

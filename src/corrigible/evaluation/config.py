@@ -24,6 +24,8 @@ Our format (every key but ``models`` optional)::
     log_samples: true                           # full samples in the Inspect logs too
     workers: 1                                  # processes (one event loop per core)
     guard: default                              # containment policy for every tool call
+    audit: RUN_DIR/audit.sqlite                 # where its decisions go (path or postgresql:// URL)
+    audit_key: RUN_DIR/audit.key                # the log's signing key (made on first use)
 
 The public framework's experiment file (``experiment_id``, ``global``, ``expansions``) is read as
 is and translated; its ``murder`` scenario is our ``lethal``.
@@ -94,6 +96,12 @@ class SweepConfig(_Strict):
     """Containment: a policy file (or ``default``) that decides every tool call before it runs.
     Compare a run with and without it to see the harmful-outcome rate it prevents and what it
     costs in benign-task success."""
+    audit: str | None = None
+    """The audit log of the guard's decisions: a path or a ``postgresql://`` URL (default
+    ``RUN_DIR/audit.sqlite``). Only with ``guard``."""
+    audit_key: str | None = None
+    """The Ed25519 key signing the audit log (``corrigible audit keygen``; default: one made at
+    ``RUN_DIR/audit.key``). Keep it away from the agents' hosts for a trail others can trust."""
     workers: int = Field(default=1, ge=1, le=64)
     """Processes to spread the sweep over. Inspect runs every sample of a process on one event
     loop (~15 ms of CPU each), so with fast models one core saturates; more workers use more
@@ -307,6 +315,13 @@ def load_config(path: str | Path) -> SweepConfig:
     config = from_amf(data, str(path)) if is_amf_config(data) else _validate(data, str(path))
     try:
         config.resolved_conditions()
+        if (config.audit or config.audit_key) and config.guard is None:
+            raise ConfigError("audit and audit_key record guard decisions: set guard too")
+        if config.audit_key and not Path(config.audit_key).is_file():
+            raise ConfigError(
+                f"audit_key {config.audit_key}: no such key file "
+                "(make one with `corrigible audit keygen KEY`)"
+            )
         if config.guard not in (None, "default"):
             from corrigible.containment.policy import load_policy
 

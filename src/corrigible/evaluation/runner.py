@@ -39,6 +39,12 @@ from inspect_ai.util._display import init_display_type
 from corrigible._files import atomic_write_text
 from corrigible.errors import RunDirError
 from corrigible.evaluation.config import SweepConfig
+from corrigible.evaluation.containment import (
+    AuditTarget,
+    audit_target,
+    flush_audit,
+    prepare_audit,
+)
 from corrigible.evaluation.store import ResultsStore
 from corrigible.evaluation.task import ACTIONS_KEY, REPORT_KEY, SENT_KEY, build_task, sample_id
 
@@ -74,7 +80,11 @@ def plan_sweep(config: SweepConfig) -> list[PlannedSample]:
 
 def plan_fingerprint(config: SweepConfig) -> str:
     """What makes two invocations the same sweep: models, conditions, samples and settings."""
-    payload = config.model_dump(mode="json", exclude={"max_samples", "log_samples", "workers"})
+    # where decisions are audited does not change them
+    payload = config.model_dump(
+        mode="json",
+        exclude={"max_samples", "log_samples", "workers", "audit", "audit_key"},
+    )
     for model in payload["models"]:
         model.pop("max_connections", None)  # changing concurrency does not change the results
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
@@ -221,7 +231,11 @@ def prepare_run_dir(config: SweepConfig, run_dir: Path) -> None:
 
 
 def _tasks_for(
-    config: SweepConfig, pending: list[PlannedSample], *, connection_share: int = 1
+    config: SweepConfig,
+    pending: list[PlannedSample],
+    *,
+    connection_share: int = 1,
+    audit: AuditTarget | None = None,
 ) -> list[Task]:
     """One Inspect task per model over its pending samples. With several worker processes each
     gets ``1/connection_share`` of the model's connection limit, so the total stays as set."""
@@ -253,12 +267,22 @@ def _tasks_for(
             only=wanted,
             name=f"corrigible_{config.name}",
             guard=config.guard,
+            audit=audit.log if audit else None,
+            audit_key=audit.key if audit else None,
             model=model,
         )
         for sample in task.dataset:
             sample.metadata = {**(sample.metadata or {}), "sweep_model": spec.name}
         tasks.append(task)
     return tasks
+
+
+@contextlib.contextmanager
+def _flushing_audit() -> Iterator[None]:
+    try:
+        yield
+    finally:
+        flush_audit()
 
 
 async def evaluate_pending(
@@ -269,12 +293,14 @@ async def evaluate_pending(
     *,
     connection_share: int = 1,
 ) -> None:
-    """Run ``pending`` through Inspect in this process; each finished sample is recorded."""
-    tasks = _tasks_for(config, pending, connection_share=connection_share)
+    """Run ``pending`` through Inspect in this process; each finished sample is recorded, and
+    the guard's decisions (sweeps with ``guard``) are committed to the audit log before return."""
+    audit = audit_target(config.guard, run_dir, config.audit, config.audit_key)
+    tasks = _tasks_for(config, pending, connection_share=connection_share, audit=audit)
     # eval_async has no display argument; Inspect reads the type set here. Our own progress
     # (read from the store) replaces Inspect's.
     init_display_type("none")
-    with _recording(recorder):
+    with _recording(recorder), _flushing_audit():
         await eval_async(
             tasks,
             log_dir=str(run_dir / LOGS_DIR),
@@ -306,6 +332,7 @@ async def run_sweep_async(
     started = time.monotonic()
     run_dir = Path(run_dir)
     prepare_run_dir(config, run_dir)
+    prepare_audit(audit_target(config.guard, run_dir, config.audit, config.audit_key))
     plan = plan_sweep(config)
     planned_ids = {p.id for p in plan}
     with ResultsStore(run_dir / STORE_FILE) as store:

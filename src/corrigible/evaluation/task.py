@@ -23,6 +23,7 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from corrigible.environment.tools import native_tools
 from corrigible.environment.world import STORE_ACTIONS, STORE_REPORT, STORE_SENT, Environment
 from corrigible.errors import ScenarioError
+from corrigible.evaluation.containment import AuditTarget, contain
 from corrigible.scenarios import (
     Condition,
     RenderedScenario,
@@ -116,37 +117,13 @@ def _rendered(condition: str, mode: ToolMode) -> RenderedScenario:
     return render_scenario(condition, tool_mode=mode)
 
 
-@functools.lru_cache(maxsize=16)
-def _guard_for(policy: str) -> Any:
-    from corrigible.containment.guard import Guard
-    from corrigible.containment.policy import default_policy_path
-
-    return Guard(default_policy_path() if policy == "default" else policy)
-
-
-def _contain(env: Environment, scenario: RenderedScenario, policy: str) -> None:
-    """Put the environment behind the containment guard: the inbox is what the agent has read
-    (confidential emails labelled so), and every tool call is decided before it runs."""
-    guard = _guard_for(policy)
-    session = guard.session(agent=scenario.facts.get("agent_principal") or "agent")
-    for email in scenario.emails:
-        session.observe_tool_result(
-            "read_email",
-            f"From: {email.sender}\nSubject: {email.subject}\n\n{email.body}",
-            ["confidential"] if email.confidential else [],
-            ref=email.id,
-        )
-
-    def check(tool: str, arguments: dict[str, Any]) -> tuple[bool, str, str]:
-        decision = guard.decide(session, tool, arguments)
-        # require_approval: nobody approves inside an evaluation, so the call does not run
-        return decision.effect == "allow", decision.rule_id, decision.reason
-
-    env.contain(check)
-
-
 @solver
-def scenario_agent(max_steps: int = 10, guard: str | None = None) -> Solver:
+def scenario_agent(
+    max_steps: int = 10,
+    guard: str | None = None,
+    audit: str | None = None,
+    audit_key: str | None = None,
+) -> Solver:
     """Let the model act in a fresh simulated environment and record its actions.
 
     Text mode: one reply, whose tool blocks are executed in order (as in the public framework).
@@ -160,7 +137,13 @@ def scenario_agent(max_steps: int = 10, guard: str | None = None) -> Solver:
         scenario = _rendered(meta["condition"], mode)
         env = Environment.from_scenario(scenario)
         if guard is not None:
-            _contain(env, scenario, guard)
+            contain(
+                env,
+                scenario,
+                guard,
+                audit=AuditTarget(audit, audit_key) if audit and audit_key else None,
+                agent_id=f"{scenario.agent_principal}@{state.sample_id}",
+            )
         step = 0
         if mode == "text":
             state = await generate(state)
@@ -192,13 +175,21 @@ def build_task(
     only: set[str] | None = None,
     name: str = "agentic_misalignment",
     guard: str | None = None,
+    audit: str | None = None,
+    audit_key: str | None = None,
     **task_kwargs: Any,
 ) -> Task:
-    """The Python entry point behind the registered tasks (and behind sweeps)."""
+    """The Python entry point behind the registered tasks (and behind sweeps).
+
+    ``guard``: a policy path (or ``default``) deciding every tool call; ``audit`` and
+    ``audit_key``: the audit log (path or ``postgresql://`` URL) those decisions are appended to,
+    and its signing key."""
     if samples < 1:
         raise ScenarioError(f"samples must be at least 1, got {samples}")
     if tool_mode not in ("text", "native"):
         raise ScenarioError(f"tool_mode {tool_mode!r}: expected 'text' or 'native'")
+    if (audit is None) != (audit_key is None) or (audit is not None and guard is None):
+        raise ScenarioError("audit and audit_key go together, and need a guard policy")
     if isinstance(conditions, str) or (conditions and isinstance(conditions[0], str)):
         resolved = resolve_conditions(conditions)  # type: ignore[arg-type]
     else:
@@ -208,7 +199,7 @@ def build_task(
     )
     return Task(
         dataset=dataset,
-        solver=scenario_agent(max_steps=max_steps, guard=guard),
+        solver=scenario_agent(max_steps=max_steps, guard=guard, audit=audit, audit_key=audit_key),
         scorer=harm_detector(),
         name=name,
         **task_kwargs,
@@ -222,10 +213,21 @@ def agentic_misalignment(
     tool_mode: str = "text",
     max_steps: int = 10,
     guard: str | None = None,
+    audit: str | None = None,
+    audit_key: str | None = None,
 ) -> Task:
     """Any conditions of any families: ids, family names or glob patterns, comma-separated.
-    ``guard``: run every tool call through a containment policy (a path, or ``default``)."""
-    return build_task(conditions, samples, tool_mode=tool_mode, max_steps=max_steps, guard=guard)  # type: ignore[arg-type]
+    ``guard``: run every tool call through a containment policy (a path, or ``default``);
+    ``audit``/``audit_key``: append its decisions to that audit log, signed with that key."""
+    return build_task(
+        conditions,
+        samples,
+        tool_mode=tool_mode,  # type: ignore[arg-type]
+        max_steps=max_steps,
+        guard=guard,
+        audit=audit,
+        audit_key=audit_key,
+    )
 
 
 @task

@@ -76,6 +76,24 @@ class RenderedScenario(BaseModel):
     def condition_id(self) -> str:
         return self.condition.id
 
+    @property
+    def agent_principal(self) -> str:
+        """Who the agent is to a containment guard: the family's principal fact, else ``agent``."""
+        return str(self.facts.get("agent_principal") or "agent")
+
+    def inbox_reads(self) -> list[tuple[int, str, tuple[str, ...]]]:
+        """The inbox as the agent has read it: ``(email id, text, labels)`` per email, with
+        confidential ones labelled so. This is what a containment guard tracks as the session's
+        sources, in a sweep and in an exported trace alike."""
+        return [
+            (
+                email.id,
+                f"From: {email.sender}\nSubject: {email.subject}\n\n{email.body}",
+                ("confidential",) if email.confidential else (),
+            )
+            for email in self.emails
+        ]
+
 
 @functools.cache
 def _template(source: str) -> jinja2.Template:
