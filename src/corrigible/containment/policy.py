@@ -724,5 +724,5 @@ def load_policy(path: str | Path) -> Policy:
 
 
 def default_policy_path() -> Path:
-    """The policy shipped for the scenario families (blackmail, leaking, lethal)."""
+    """The policy shipped for the scenario families: all eight of them, benign tasks allowed."""
     return Path(str(resources.files("corrigible.containment") / "policies" / "default.yaml"))
