@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import importlib
 import logging
 import sys
 
@@ -12,33 +14,64 @@ from rich.logging import RichHandler
 from typer.exceptions import TyperException
 
 from corrigible import __version__
-from corrigible.cli import audit as audit_cli
-from corrigible.cli import compare as compare_cli
-from corrigible.cli import gate as gate_cli
-from corrigible.cli import guard as guard_cli
-from corrigible.cli import plan as plan_cli
-from corrigible.cli import report as report_cli
-from corrigible.cli import scenarios as scenarios_cli
-from corrigible.cli import score as score_cli
-from corrigible.cli import sweep as sweep_cli
 from corrigible.errors import CorrigibleError
 
-app = typer.Typer(
-    name="corrigible",
-    help="Measure, reduce and contain agentic misalignment.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-app.add_typer(scenarios_cli.app, name="scenarios")
-sweep_cli.register(app)
-score_cli.register(app)
-plan_cli.register(app)
-report_cli.register(app)
-gate_cli.register(app)
-compare_cli.register(app)
-audit_cli.register(app)
-guard_cli.register(app)
+CONTAINMENT_GROUPS = ("audit", "guard", "gateway", "approvals")
+"""Command groups whose modules import only the containment core. ``corrigible gateway`` is
+spawned by MCP clients and ``corrigible approvals`` is typed by people waiting on an agent, so
+those start without loading Inspect, scipy and the rest (about 2.5 s on a small machine)."""
+
+
+def build_app(only: str | None = None) -> typer.Typer:
+    """The root app with every command, or with one of :data:`CONTAINMENT_GROUPS` only."""
+    root = typer.Typer(
+        name="corrigible",
+        help="Measure, reduce and contain agentic misalignment.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    root.callback()(_root)
+    if only in CONTAINMENT_GROUPS:
+        importlib.import_module(f"corrigible.cli.{only}").register(root)
+        return root
+    from corrigible.cli import approvals as approvals_cli
+    from corrigible.cli import audit as audit_cli
+    from corrigible.cli import compare as compare_cli
+    from corrigible.cli import gate as gate_cli
+    from corrigible.cli import gateway as gateway_cli
+    from corrigible.cli import guard as guard_cli
+    from corrigible.cli import plan as plan_cli
+    from corrigible.cli import report as report_cli
+    from corrigible.cli import scenarios as scenarios_cli
+    from corrigible.cli import score as score_cli
+    from corrigible.cli import sweep as sweep_cli
+
+    root.add_typer(scenarios_cli.app, name="scenarios")
+    sweep_cli.register(root)
+    score_cli.register(root)
+    plan_cli.register(root)
+    report_cli.register(root)
+    gate_cli.register(root)
+    compare_cli.register(root)
+    audit_cli.register(root)
+    guard_cli.register(root)
+    gateway_cli.register(root)
+    approvals_cli.register(root)
+    return root
+
+
+@functools.cache
+def _full_app() -> typer.Typer:
+    return build_app()
+
+
+def __getattr__(name: str) -> typer.Typer:
+    # ``corrigible.cli.app.app`` (tests, embedding) is the full app, built on first access
+    if name == "app":
+        return _full_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 console = Console(stderr=True)
 
@@ -49,7 +82,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug detail."),
     version: bool = typer.Option(
@@ -70,7 +102,9 @@ def main() -> None:
     """Console entry point."""
     try:
         # without standalone mode, click returns a command's typer.Exit code instead of exiting
-        code = app(standalone_mode=False)
+        args = sys.argv[1:]
+        cli = build_app(args[0]) if args and args[0] in CONTAINMENT_GROUPS else _full_app()
+        code = cli(standalone_mode=False)
     except CorrigibleError as exc:
         sys.stderr.write(f"error: {' '.join(str(exc).split())}\n")
         sys.exit(exc.exit_code)

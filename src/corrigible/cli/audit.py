@@ -2,8 +2,12 @@
 
 ``verify`` is what an auditor runs: one line per finding, a summary, and an exit code a script
 can act on — 0 intact, 1 tampering found, 2 input unusable (missing file, not an audit log,
-unreadable checkpoint or key). ``keygen`` and ``checkpoint`` are the operator's side: make the
-signing key, and export a signed checkpoint to keep where the log's host cannot write.
+unreachable database, unreadable checkpoint or key). ``keygen`` and ``checkpoint`` are the
+operator's side: make the signing key, and export a signed checkpoint to keep where the log's
+host cannot write.
+
+LOG is a SQLite file path or a ``postgresql://`` URL (the shared log of several processes or
+hosts); messages show such a URL with its password masked.
 
 Errors are handled in the commands themselves (one line on stderr, the error's exit code), so
 the sub-app behaves the same wherever it is registered.
@@ -15,8 +19,8 @@ from pathlib import Path
 
 import typer
 
-from corrigible.containment.audit import AuditInputError, generate_key
-from corrigible.containment.audit_sqlite import AuditLog, verify
+from corrigible.containment.audit import generate_key
+from corrigible.containment.audit_store import open_audit_log, verify_audit_log
 from corrigible.errors import CorrigibleError
 
 app = typer.Typer(
@@ -40,7 +44,11 @@ def _fail(exc: CorrigibleError) -> typer.Exit:
 
 @app.command("verify")
 def verify_command(
-    log: Path = typer.Argument(..., help="The audit log (SQLite file) to check."),
+    log: str = typer.Argument(
+        ...,
+        metavar="LOG",
+        help="The audit log to check: a SQLite file or a postgresql:// URL.",
+    ),
     checkpoint: Path | None = typer.Option(
         None,
         "--checkpoint",
@@ -54,7 +62,7 @@ def verify_command(
 ) -> None:
     """Check every record, link and checkpoint; exit 0 intact, 1 tampered, 2 unusable input."""
     try:
-        report = verify(log, checkpoint=checkpoint, public_key=public_key)
+        report = verify_audit_log(log, checkpoint=checkpoint, public_key=public_key)
     except CorrigibleError as exc:
         raise _fail(exc) from None
     for finding in report.findings:
@@ -97,15 +105,18 @@ def keygen_command(
 
 @app.command("checkpoint")
 def checkpoint_command(
-    log: Path = typer.Argument(..., help="The audit log to checkpoint."),
+    log: str = typer.Argument(
+        ...,
+        metavar="LOG",
+        help="The audit log to checkpoint: a SQLite file or a postgresql:// URL.",
+    ),
     key: Path = typer.Option(..., "--key", help="The log's private signing key."),
     out: Path = typer.Option(..., "--out", help="Where to write the checkpoint (JSON)."),
 ) -> None:
     """Sign the log's current tail and write the checkpoint, to keep somewhere else."""
     try:
-        if not log.is_file():  # opening would create an empty log
-            raise AuditInputError(f"{log}: no such file")
-        with AuditLog(log, signing_key=key) as audit:
+        # create=False: checkpointing a log that is not there must not create an empty one
+        with open_audit_log(log, signing_key=key, create=False) as audit:
             cp = audit.export_checkpoint(out)
     except CorrigibleError as exc:
         raise _fail(exc) from None

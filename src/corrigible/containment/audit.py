@@ -21,23 +21,33 @@ The exact formulas, so that anyone can check a log without this package:
 * a checkpoint's signature is Ed25519 over ``canonical_json(checkpoint without "signature")``;
   ``key_id = "ed25519:" + sha256(raw public key)[:16 hex]``.
 
-This module is storage-neutral: the SQLite log is :mod:`corrigible.containment.audit_sqlite`,
-and :class:`ChainScanner` is the single-pass verifier every backend feeds with rows.
+This module is storage-neutral. :class:`AuditStore` holds the chain logic once (sequence, links,
+automatic and on-demand checkpoints) on top of a few storage primitives; the stores are
+:mod:`corrigible.containment.audit_sqlite` (embedded, the default) and
+:mod:`corrigible.containment.audit_postgres` (several processes or hosts, same schema).
+:class:`AuditWriter` batches appends to any store in the background; :class:`ChainScanner` is the
+single-pass verifier every backend feeds with rows, and :func:`conclude_verification` turns a
+finished scan and the checkpoints into the one :class:`VerifyReport` both backends return.
 """
 
 from __future__ import annotations
 
+import abc
 import base64
 import binascii
+import contextlib
 import hashlib
 import json
 import os
+import queue
 import tempfile
-from collections.abc import Iterable, Mapping
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from json.encoder import encode_basestring_ascii as _json_str  # type: ignore[attr-defined]
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -74,6 +84,15 @@ RECORD_COLUMNS = (
     "hash",
 )
 """Storage column order; :class:`ChainScanner` expects rows as tuples in this order."""
+
+CHECKPOINT_COLUMNS = ("seq", "hash", "timestamp", "log_id", "key_id", "public_key", "signature")
+"""The columns of the ``checkpoints`` table besides its row id, in storage order."""
+
+LOG_FORMAT = "corrigible-audit-log"
+"""The ``format`` value in every store's ``meta`` table."""
+
+LOG_SCHEMA_VERSION = 1
+"""The schema (tables ``meta``, ``records``, ``checkpoints``) every store uses, as ``meta`` records it."""
 
 _HEX64 = r"^[0-9a-f]{64}$"
 _UTC_ISO = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$"
@@ -728,5 +747,524 @@ def unsigned_tail_note(signed_through: int, last_seq: int) -> str | None:
     )
     return (
         f"{span} after the last valid checkpoint: chained but not signed, so anyone able "
-        "to write the file could rewrite or extend them undetected"
+        "to write the log could rewrite or extend them undetected"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# pieces every store shares
+
+
+def check_meta(meta: Mapping[str, str], where: str) -> str:
+    """The log id recorded in a store's ``meta`` table; AuditInputError when it is not our log.
+
+    ``where`` names the store in the message (a path, or a URL without its password).
+    """
+    if meta.get("format") != LOG_FORMAT:
+        raise AuditInputError(f"{where}: not an audit log (format {meta.get('format')!r})")
+    if meta.get("schema_version") != str(LOG_SCHEMA_VERSION):
+        raise AuditInputError(
+            f"{where}: audit log has schema version {meta.get('schema_version')}, "
+            f"this corrigible reads {LOG_SCHEMA_VERSION}"
+        )
+    log_id = meta.get("log_id")
+    if not log_id:
+        raise AuditInputError(f"{where}: audit log has no log id in its meta table")
+    return log_id
+
+
+def new_meta(log_id: str) -> list[tuple[str, str]]:
+    """The ``meta`` rows of a new log, as (key, value)."""
+    return [
+        ("format", LOG_FORMAT),
+        ("schema_version", str(LOG_SCHEMA_VERSION)),
+        ("log_id", log_id),
+        ("created_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())),
+    ]
+
+
+def checkpoint_row(checkpoint: Checkpoint) -> tuple[Any, ...]:
+    """A checkpoint as a storage row, in :data:`CHECKPOINT_COLUMNS` order."""
+    return tuple(getattr(checkpoint, name) for name in CHECKPOINT_COLUMNS)
+
+
+def parse_checkpoints(
+    rows: Iterable[Sequence[Any]],
+) -> tuple[list[Checkpoint], list[tuple[int, str]]]:
+    """Stored checkpoint rows ``(id, *CHECKPOINT_COLUMNS)`` that parse, and (id, problem) for the rest.
+
+    Verification reports a malformed stored checkpoint as tampering instead of failing on it.
+    """
+    good: list[Checkpoint] = []
+    bad: list[tuple[int, str]] = []
+    for row_id, *values in rows:
+        try:
+            good.append(Checkpoint(**dict(zip(CHECKPOINT_COLUMNS, values, strict=True))))
+        except (ValidationError, ValueError) as exc:
+            bad.append((row_id, describe_validation_error(exc)))
+    return good, bad
+
+
+def chain_rows(
+    entries: Sequence[AuditEntry],
+    seq: int,
+    prev_hash: str,
+    *,
+    key: Ed25519PrivateKey,
+    log_id: str,
+    checkpoint_every: int | None,
+) -> tuple[list[tuple[Any, ...]], list[Checkpoint]]:
+    """Chain ``entries`` after the tail (``seq``, ``prev_hash``): their rows and due checkpoints.
+
+    Pure: the store calls it while holding its write lock, between reading the tail and
+    inserting, so the rows extend exactly the tail it read.
+    """
+    every = checkpoint_every or 0
+    rows: list[tuple[Any, ...]] = []
+    checkpoints: list[Checkpoint] = []
+    prev = prev_hash
+    for e in entries:
+        seq += 1
+        row = (
+            seq,
+            e.timestamp,
+            e.agent_id,
+            e.tool,
+            e.arguments_sha256,
+            e.decision,
+            e.rule_id,
+            e.reason,
+            e.policy_version,
+            e.approver,
+            e.context_version,
+            prev,
+        )
+        prev = chain_hash(prev, record_body(*row))
+        rows.append((*row, prev))
+        if every and seq % every == 0:
+            checkpoints.append(Checkpoint.sign(key, log_id=log_id, seq=seq, hash=prev))
+    return rows, checkpoints
+
+
+def verify_inputs(
+    checkpoint: Checkpoint | Path | str | None,
+    public_key: Ed25519PublicKey | Path | str | None,
+) -> tuple[Checkpoint | None, Ed25519PublicKey | None]:
+    """Load the external checkpoint and the pinned key before touching the log (exit 2 if bad)."""
+    trusted = None if public_key is None else as_public_key(public_key)
+    external = (
+        checkpoint
+        if isinstance(checkpoint, Checkpoint) or checkpoint is None
+        else load_checkpoint(Path(checkpoint))
+    )
+    return external, trusted
+
+
+def watched_seqs(stored: Iterable[Checkpoint], external: Checkpoint | None) -> set[int]:
+    """The seqs whose hashes a scan must remember: every checkpoint's."""
+    watch = {c.seq for c in stored}
+    if external is not None:
+        watch.add(external.seq)
+    return watch
+
+
+def conclude_verification(
+    scanner: ChainScanner,
+    *,
+    where: str,
+    log_id: str,
+    stored: Sequence[Checkpoint],
+    malformed: Sequence[tuple[int, str]],
+    external: Checkpoint | None,
+    trusted: Ed25519PublicKey | None,
+    started: float,
+) -> VerifyReport:
+    """Check the checkpoints against a finished scan and write the report; storage-neutral.
+
+    Every store reads its snapshot (meta, stored checkpoints, the records in ``seq`` order
+    through ``scanner``) its own way and ends here, so the verdict cannot differ by backend.
+    ``started`` is the ``time.perf_counter()`` at which verification began.
+    """
+    for row_id, message in malformed:
+        scanner.add("bad_signature", None, f"stored checkpoint #{row_id} is malformed: {message}")
+    signed_through = 0
+    verified = 0
+    key_ids: list[str] = []
+    for c in stored:
+        if c.key_id not in key_ids:
+            key_ids.append(c.key_id)
+        if check_checkpoint(scanner, c, log_id=log_id, trusted=trusted, origin="stored checkpoint"):
+            verified += 1
+            signed_through = max(signed_through, c.seq)
+    if external is not None:
+        if external.key_id not in key_ids:
+            key_ids.append(external.key_id)
+        if check_checkpoint(
+            scanner, external, log_id=log_id, trusted=trusted, origin="checkpoint file"
+        ):
+            verified += 1
+            signed_through = max(signed_through, external.seq)
+
+    notes: list[str] = []
+    key_source: Literal["pinned", "checkpoint", "none"]
+    if trusted is not None:
+        key_source = "pinned"
+        notes.append(f"signatures checked against the pinned public key {key_id(trusted)}")
+    elif key_ids:
+        key_source = "checkpoint"
+        notes.append(
+            f"signatures checked against the key taken from the checkpoint itself "
+            f"({', '.join(key_ids)}); pass --public-key to pin the key you trust"
+        )
+    else:
+        key_source = "none"
+    if external is None:
+        notes.append(
+            "no checkpoint file given: truncation, or a consistent rewrite of the whole log, "
+            "is only detectable against a checkpoint kept elsewhere"
+        )
+    tail = unsigned_tail_note(signed_through, scanner.last_seq)
+    if tail is not None:
+        notes.append(tail)
+
+    findings = scanner.findings
+    return VerifyReport(
+        path=where,
+        ok=not findings,
+        records=scanner.records,
+        last_seq=scanner.last_seq,
+        checkpoints_verified=verified,
+        signed_through=signed_through,
+        external_checkpoint_seq=None if external is None else external.seq,
+        key_source=key_source,
+        key_ids=key_ids,
+        findings=sorted(findings, key=lambda f: (f.seq is None, f.seq or 0)),
+        findings_omitted=scanner.omitted,
+        notes=notes,
+        elapsed_s=time.perf_counter() - started,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# the store: chain logic once, storage per backend
+
+
+class AuditStore(abc.ABC):
+    """An append-only, hash-chained, periodically signed log of guard decisions, in some storage.
+
+    The chain logic lives here once — sequence numbers, links, automatic checkpoints every
+    ``checkpoint_every`` records, on-demand checkpoints — so the SQLite and PostgreSQL logs
+    cannot drift apart; a backend supplies a handful of storage primitives (the underscore
+    methods below). Callers should type against this class: :func:`open_audit_log
+    <corrigible.containment.audit_store.open_audit_log>` returns one, and :class:`AuditWriter`
+    takes one.
+
+    ``signing_key`` (a key, or the path of a PEM written by :func:`generate_key`) is needed to
+    append: every ``checkpoint_every`` records (``None``: never automatically) and on
+    :meth:`checkpoint`, the log signs its current tail. Without a key the log can be read but
+    not written, which is how tools that only inspect it should open it.
+
+    Thread-safe: one lock serialises this object's use of its connection; the backend's
+    :meth:`_transaction` serialises writers across processes.
+    """
+
+    log_id: str
+    """The log's identity (in ``meta``); checkpoints name it, so one log's cannot vouch for another."""
+
+    location: str
+    """Where the log lives, fit to print: a path, or a URL with its password masked."""
+
+    def __init__(
+        self,
+        location: str,
+        *,
+        signing_key: Ed25519PrivateKey | Path | str | None,
+        checkpoint_every: int | None,
+    ) -> None:
+        if checkpoint_every is not None and checkpoint_every < 1:
+            raise AuditError(f"checkpoint_every must be at least 1, got {checkpoint_every}")
+        self.location = location
+        self._key = None if signing_key is None else as_signing_key(signing_key)
+        self._every = checkpoint_every
+        self._lock = threading.Lock()
+
+    # ----------------------------------------------------------------------------------------
+    # storage primitives: called with self._lock held
+
+    @abc.abstractmethod
+    def _transaction(self, doing: str, *, durable: bool) -> contextlib.AbstractContextManager[None]:
+        """A write transaction no other writer of this log, in any process, can interleave with.
+
+        Commit on a normal exit, roll back on an error; storage errors become
+        :class:`AuditError` naming ``doing``. ``durable`` forces a commit that survives a power
+        cut whatever the log's own setting (checkpoints must never vouch for records a crash
+        could take back: that would later read as truncation).
+        """
+
+    @abc.abstractmethod
+    def _tail(self) -> tuple[int, str]:
+        """(seq, hash) of the last record, or (0, GENESIS_HASH) for an empty log."""
+
+    @abc.abstractmethod
+    def _insert(self, rows: list[tuple[Any, ...]]) -> None:
+        """Insert record rows (in :data:`RECORD_COLUMNS` order) inside the open transaction."""
+
+    @abc.abstractmethod
+    def _insert_checkpoints(self, checkpoints: list[Checkpoint]) -> None:
+        """Store signed checkpoints inside the open transaction."""
+
+    @abc.abstractmethod
+    def _read_checkpoints(self, seq: int | None = None) -> list[Checkpoint]:
+        """Stored checkpoints, oldest first; only those for ``seq`` when it is given."""
+
+    @abc.abstractmethod
+    def _page(self, start: int, limit: int) -> list[tuple[Any, ...]]:
+        """Up to ``limit`` record rows from seq ``start`` on, in seq order."""
+
+    @abc.abstractmethod
+    def _last_row(self) -> tuple[Any, ...] | None:
+        """The record row with the highest seq, or None."""
+
+    @abc.abstractmethod
+    def _count(self) -> int:
+        """How many records are stored."""
+
+    @abc.abstractmethod
+    def _close(self) -> None:
+        """Release the connection."""
+
+    # ----------------------------------------------------------------------------------------
+    # writing
+
+    def append(
+        self,
+        *,
+        tool: str,
+        arguments: Mapping[str, Any],
+        decision: Decision,
+        rule_id: str,
+        reason: str,
+        policy_version: str,
+        agent_id: str,
+        approver: str | None = None,
+        context_version: str | None = None,
+    ) -> AuditRecord:
+        """Record one decision; the arguments are hashed, never stored. Returns the record."""
+        entry = AuditEntry.for_call(
+            tool=tool,
+            arguments=arguments,
+            decision=decision,
+            rule_id=rule_id,
+            reason=reason,
+            policy_version=policy_version,
+            agent_id=agent_id,
+            approver=approver,
+            context_version=context_version,
+        )
+        return self.append_many([entry])[0]
+
+    def append_many(self, entries: Iterable[AuditEntry]) -> list[AuditRecord]:
+        """Record a batch in one transaction (a group commit): all of it, or none on error."""
+        rows = self._write(entries)
+        # model_validate is faster than model_construct for a flat record (measured), and the
+        # record is ours, so it always validates
+        validate = AuditRecord.model_validate
+        return [validate(dict(zip(RECORD_COLUMNS, row, strict=True))) for row in rows]
+
+    def _write(self, entries: Iterable[AuditEntry]) -> list[tuple[Any, ...]]:
+        """Chain and insert entries in one exclusive transaction; return the rows.
+
+        The hot path of :class:`AuditWriter`, which needs no :class:`AuditRecord` objects back.
+        """
+        batch = entries if isinstance(entries, list) else list(entries)
+        for entry in batch:
+            if not isinstance(entry, AuditEntry):
+                raise AuditError(
+                    f"append_many takes AuditEntry objects, not {type(entry).__name__}"
+                )
+        key = self._writer_key()
+        if not batch:
+            return []
+        with self._lock, self._transaction("append", durable=False):
+            seq, prev = self._tail()
+            rows, checkpoints = chain_rows(
+                batch, seq, prev, key=key, log_id=self.log_id, checkpoint_every=self._every
+            )
+            self._insert(rows)
+            if checkpoints:
+                self._insert_checkpoints(checkpoints)
+        return rows
+
+    def checkpoint(self) -> Checkpoint:
+        """Sign the current tail now, store the checkpoint in the log and return it.
+
+        Committed durably, so the records it vouches for survive a power cut. When the tail
+        already has a checkpoint by this key, that one is returned.
+        """
+        key = self._writer_key()
+        with self._lock, self._transaction("checkpoint", durable=True):
+            seq, digest = self._tail()
+            if seq == 0:
+                raise AuditError(f"{self.location}: the log is empty; nothing to checkpoint")
+            checkpoint = Checkpoint.sign(key, log_id=self.log_id, seq=seq, hash=digest)
+            for existing in self._read_checkpoints(seq):
+                if existing.key_id == checkpoint.key_id and existing.hash == digest:
+                    return existing
+            self._insert_checkpoints([checkpoint])
+        return checkpoint
+
+    def export_checkpoint(self, path: Path | str) -> Checkpoint:
+        """Checkpoint the tail now and write it as JSON to ``path``, to keep somewhere else.
+
+        That copy is what turns truncation and a consistent rewrite into detectable tampering:
+        keep it where whoever can write the log cannot.
+        """
+        checkpoint = self.checkpoint()
+        checkpoint.write(Path(path))
+        return checkpoint
+
+    # ----------------------------------------------------------------------------------------
+    # reading
+
+    def records(self, start: int = 1) -> Iterator[AuditRecord]:
+        """Records from ``start`` on, as stored (verify the log to know they are intact).
+
+        Read a page at a time, so a long log is never held in memory at once.
+        """
+        while True:
+            with self._lock:
+                page = self._page(start, 1000)
+            if not page:
+                return
+            for row in page:
+                yield AuditRecord.from_row(row)
+            start = int(page[-1][0]) + 1
+
+    def last(self) -> AuditRecord | None:
+        """The record with the highest seq, or None for an empty log."""
+        with self._lock:
+            row = self._last_row()
+        return None if row is None else AuditRecord.from_row(row)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._count()
+
+    def checkpoints(self) -> list[Checkpoint]:
+        """The checkpoints stored in the log, oldest first."""
+        with self._lock:
+            return self._read_checkpoints()
+
+    def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _writer_key(self) -> Ed25519PrivateKey:
+        if self._key is None:
+            raise AuditError(f"{self.location}: opened without a signing key; it cannot be written")
+        return self._key
+
+
+class AuditWriter:
+    """Takes audit entries off the caller's path and commits them in groups, in the background.
+
+    Why: one commit costs tens of microseconds on SQLite and a network round trip or more on
+    PostgreSQL, and a SQLite WAL checkpoint now and then costs milliseconds: a guard deciding in
+    microseconds cannot wait for that on every call. :meth:`submit` only queues the entry (its
+    timestamp was taken when it was created); a thread commits whatever has queued up since its
+    last commit in one transaction of the :class:`AuditStore` — a group commit whose size
+    follows the load.
+
+    What it costs: entries still queued are lost if the process dies. :meth:`flush` returns
+    once everything submitted before it is committed; call it where that matters (before
+    acting on an approval, at the end of a session). If a commit fails, the writer stops:
+    every later :meth:`submit` and :meth:`flush` raises :class:`AuditError`, so a caller that
+    must not run unaudited can fail closed.
+    """
+
+    def __init__(self, log: AuditStore, *, max_batch: int = 5000) -> None:
+        if max_batch < 1:
+            raise AuditError(f"max_batch must be at least 1, got {max_batch}")
+        log._writer_key()  # fail now, not in the background thread
+        self._log = log
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[AuditEntry | threading.Event | None] = queue.SimpleQueue()
+        self._error: str | None = None
+        self._closed = False
+        self.committed = 0
+        """Entries committed so far."""
+        self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, entry: AuditEntry) -> None:
+        """Queue one entry; returns at once."""
+        self._check()
+        if not isinstance(entry, AuditEntry):
+            raise AuditError(f"submit takes an AuditEntry, not {type(entry).__name__}")
+        self._queue.put(entry)
+
+    def flush(self, timeout: float | None = 60.0) -> None:
+        """Wait until every entry submitted before this call is committed."""
+        self._check()
+        done = threading.Event()
+        self._queue.put(done)
+        if not done.wait(timeout):
+            raise AuditError(f"audit writer did not commit within {timeout} s")
+        self._check()
+
+    def close(self) -> None:
+        """Commit what is queued, then stop the thread. Raises if a commit had failed."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise AuditError(f"audit writer failed: {self._error}")
+
+    def __enter__(self) -> AuditWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise AuditError(f"audit writer failed: {self._error}")
+        if self._closed:
+            raise AuditError("audit writer is closed")
+
+    def _run(self) -> None:
+        get, get_nowait = self._queue.get, self._queue.get_nowait
+        stop = False
+        while not stop:
+            batch: list[AuditEntry] = []
+            waiters: list[threading.Event] = []
+            item = get()
+            while True:
+                if item is None:
+                    stop = True
+                elif isinstance(item, threading.Event):
+                    waiters.append(item)
+                else:
+                    batch.append(item)
+                if stop or len(batch) >= self._max_batch:
+                    break
+                try:
+                    item = get_nowait()
+                except queue.Empty:
+                    break
+            if batch and self._error is None:
+                try:
+                    self._log._write(batch)
+                    self.committed += len(batch)
+                except Exception as exc:  # reported to the caller by submit/flush/close
+                    self._error = " ".join(f"{type(exc).__name__}: {exc}".split())
+            for waiter in waiters:
+                waiter.set()

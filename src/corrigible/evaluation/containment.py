@@ -25,7 +25,7 @@ from corrigible.environment.world import Environment
 from corrigible.scenarios.render import RenderedScenario
 
 if TYPE_CHECKING:
-    from corrigible.containment.audit_sqlite import AuditLog, AuditWriter
+    from corrigible.containment.audit import AuditStore, AuditWriter
     from corrigible.containment.guard import Guard
 
 AUDIT_FILE = "audit.sqlite"
@@ -72,16 +72,17 @@ def guard_for(policy: str) -> Guard:
     return Guard(default_policy_path() if policy == "default" else policy)
 
 
-_writers: dict[AuditTarget, tuple[AuditWriter, AuditLog]] = {}
+_writers: dict[AuditTarget, tuple[AuditWriter, AuditStore]] = {}
 _writers_lock = threading.Lock()
 
 
 def _writer(target: AuditTarget) -> AuditWriter:
     with _writers_lock:
         if target not in _writers:
-            from corrigible.containment.audit_sqlite import AuditLog, AuditWriter
+            from corrigible.containment.audit import AuditWriter
+            from corrigible.containment.audit_store import open_audit_log
 
-            log = AuditLog(target.log, signing_key=Path(target.key))
+            log = open_audit_log(target.log, signing_key=Path(target.key))
             _writers[target] = (AuditWriter(log), log)
         return _writers[target][0]
 
