@@ -60,10 +60,11 @@ from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from corrigible._sqlite import open_shared
 from corrigible.containment import audit as _audit
 from corrigible.containment.guard import Decision as GuardDecision
 from corrigible.errors import AuditError, CorrigibleError, describe_validation_error
@@ -223,22 +224,8 @@ class ApprovalResult:
     reason: str = ""
 
 
-class ApprovalAudit(Protocol):
-    """The one method the queue needs from an audit log (SQLite's ``AuditLog``, PostgreSQL's)."""
-
-    def append(
-        self,
-        *,
-        tool: str,
-        arguments: Mapping[str, Any],
-        decision: _audit.Decision,
-        rule_id: str,
-        reason: str,
-        policy_version: str,
-        agent_id: str,
-        approver: str | None = None,
-        context_version: str | None = None,
-    ) -> object: ...
+ApprovalAudit = _audit.AuditSink
+"""The one method the queue needs from an audit log (SQLite's ``AuditLog``, PostgreSQL's)."""
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -345,42 +332,15 @@ class ApprovalQueue:
                 raise ApprovalStoreError(
                     f"{self.path}: cannot create approvals database ({exc.strerror})"
                 ) from None
-        try:
-            self._db = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=timeout
-            )
-        except sqlite3.Error as exc:
-            raise ApprovalStoreError(
-                f"{self.path}: cannot open approvals database ({exc})"
-            ) from None
-        try:
-            self._db.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
-            # WAL and the schema can meet SQLITE_BUSY without the busy handler being consulted
-            # when two processes open a new file at once: retry those two steps until timeout.
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    self._db.execute("PRAGMA journal_mode=WAL")
-                    self._db.execute("PRAGMA synchronous=NORMAL")
-                    self._init_schema()
-                    break
-                except sqlite3.OperationalError as exc:
-                    if "locked" not in str(exc) and "busy" not in str(exc):
-                        raise
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.01)
-        except sqlite3.DatabaseError as exc:
-            self._db.close()
-            raise ApprovalStoreError(
-                f"{self.path}: not an approvals database ({' '.join(str(exc).split())})"
-            ) from None
-        except BaseException:
-            self._db.close()
-            raise
+        self._db, _ = open_shared(
+            self.path,
+            noun="approvals database",
+            error=ApprovalStoreError,
+            init=self._init_schema,
+            timeout=timeout,
+        )
 
-    def _init_schema(self) -> None:
-        db = self._db
+    def _init_schema(self, db: sqlite3.Connection) -> None:
         db.execute("BEGIN IMMEDIATE")
         try:
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -397,15 +357,15 @@ class ApprovalQueue:
                     ],
                 )
             else:
-                self._check_meta()
+                self._check_meta(db)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
 
-    def _check_meta(self) -> None:
+    def _check_meta(self, db: sqlite3.Connection) -> None:
         try:
-            meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError:
             raise ApprovalStoreError(
                 f"{self.path}: not an approvals database (no meta table)"

@@ -47,7 +47,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from json.encoder import encode_basestring_ascii as _json_str  # type: ignore[attr-defined]
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Any, Literal, Protocol, Self
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -268,6 +268,25 @@ class AuditRecord(BaseModel):
             return cls.model_validate(dict(zip(RECORD_COLUMNS, row, strict=True)))
         except (ValidationError, ValueError) as exc:
             raise AuditError(f"malformed audit record: {describe_validation_error(exc)}") from None
+
+
+class AuditSink(Protocol):
+    """What the gateway, the approvals queue and sweeps need from an audit log: ``append``, as
+    every :class:`AuditStore` (SQLite, PostgreSQL) has it. Tests may pass a list-backed fake."""
+
+    def append(
+        self,
+        *,
+        tool: str,
+        arguments: Mapping[str, Any],
+        decision: Decision,
+        rule_id: str,
+        reason: str,
+        policy_version: str,
+        agent_id: str,
+        approver: str | None = None,
+        context_version: str | None = None,
+    ) -> object: ...
 
 
 # --------------------------------------------------------------------------------------------

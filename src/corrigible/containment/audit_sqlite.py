@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from corrigible._sqlite import open_shared
 from corrigible.containment.audit import (
     CHECKPOINT_COLUMNS,
     GENESIS_HASH,
@@ -120,40 +121,17 @@ class AuditLog(AuditStore):
         if self.path.is_dir():
             raise AuditInputError(f"{self.path}: is a directory, not an audit log")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._db = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=timeout
-            )
-        except sqlite3.Error as exc:
-            raise AuditInputError(f"{self.path}: cannot open audit log ({exc})") from None
-        try:
-            self._db.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
-            # Switching to WAL and creating the schema can meet SQLITE_BUSY without SQLite's busy
-            # handler being consulted (another process opening the same new file at the same
-            # moment), so those two steps are retried here until ``timeout``.
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    self._db.execute("PRAGMA journal_mode=WAL")
-                    self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-                    self._synchronous = "FULL" if durable else "NORMAL"
-                    self.log_id = self._init_schema()
-                    break
-                except sqlite3.OperationalError as exc:
-                    if "locked" not in str(exc) and "busy" not in str(exc):
-                        raise
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.01)
-        except sqlite3.DatabaseError as exc:
-            self._db.close()
-            raise AuditInputError(f"{self.path}: not an audit log ({exc})") from None
-        except BaseException:
-            self._db.close()
-            raise
+        self._synchronous = "FULL" if durable else "NORMAL"
+        self._db, self.log_id = open_shared(
+            self.path,
+            noun="audit log",
+            error=AuditInputError,
+            init=self._init_schema,
+            timeout=timeout,
+            synchronous=self._synchronous,
+        )
 
-    def _init_schema(self) -> str:
-        db = self._db
+    def _init_schema(self, db: sqlite3.Connection) -> str:
         db.execute("BEGIN IMMEDIATE")
         try:
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}

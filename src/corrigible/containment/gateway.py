@@ -61,6 +61,7 @@ from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
 
 from corrigible import __version__
+from corrigible.containment.audit import AuditSink
 from corrigible.containment.audit import Decision as AuditDecision
 from corrigible.containment.guard import Agent, Decision, Guard
 from corrigible.containment.policy import Policy
@@ -107,25 +108,6 @@ class GatewayError(CorrigibleError):
 
 
 # -- what the gateway needs from its collaborators --------------------------------------------------
-
-
-class AuditSink(Protocol):
-    """Where decisions go: :class:`~corrigible.containment.audit_sqlite.AuditLog` or any log
-    with the same ``append`` (the PostgreSQL one)."""
-
-    def append(
-        self,
-        *,
-        tool: str,
-        arguments: Mapping[str, Any],
-        decision: AuditDecision,
-        rule_id: str,
-        reason: str,
-        policy_version: str,
-        agent_id: str,
-        approver: str | None = None,
-        context_version: str | None = None,
-    ) -> object: ...
 
 
 class ApprovalResultLike(Protocol):
@@ -234,14 +216,6 @@ def _refusal(text: str, decision: Decision | None = None) -> types.CallToolResul
     return types.CallToolResult(content=[types.TextContent(text=text)], is_error=True, _meta=meta)
 
 
-def _audit_decision(decision: Decision) -> AuditDecision:
-    """The audit log's word for a guard decision: a blocked incident (a protected control was
-    touched) is recorded as ``incident`` so that an auditor can count them without joining."""
-    if decision.incident and decision.effect == "block":
-        return "incident"
-    return decision.effect
-
-
 def _public_reason(decision: Decision) -> str:
     """The reason shown to the agent. The guard's internal errors may quote what it was
     reading; those stay in the gateway's log."""
@@ -315,7 +289,7 @@ class Gateway:
         if decision.rule_id == "fail-closed" and decision.reason.startswith("internal error"):
             logger.error("guard: %s", decision.reason)
         try:
-            self._record(tool, args, _audit_decision(decision), decision, decision.reason)
+            self._record(tool, args, decision.audit_decision, decision, decision.reason)
         except Exception as exc:  # noqa: BLE001
             logger.error("audit log: %s; refusing %r (fail closed)", exc, tool)
             return _refusal(
