@@ -15,6 +15,11 @@ call only):
   the same 92 rules written in Cedar. Building the request dict (recipient domains, path, …) is
   *not* timed, which favours cedarpy. Its allow/deny answers are checked against the guard's.
 
+Also printed, to show what sets the tail: per call class, the share of calls over the 50 µs
+target and how many of the run's slowest 1 % it holds; and the **provenance scan alone**
+(``ProvenanceTracker.scan`` on each outside-bound call's own arguments, timed in a separate pass
+after the runs above, so those figures are unchanged by it).
+
 The trace is synthetic but shaped like agent traffic: email (half to outside addresses),
 forwards, HTTP posts, file reads and writes, shell commands and CRM tools, with payloads of
 1–4 KB of business prose; about 3 % of outside-bound calls carry a fragment of a confidential
@@ -651,18 +656,66 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def by_class(result: Result) -> str:
+def by_class(result: Result, target_us: float = 50) -> str:
+    """Per call class: its latencies, how many of its calls miss the target, and how many of the
+    run's slowest 1 % it holds (the calls that set the overall p99)."""
     groups: dict[str, list[float]] = {}
     for klass, value in zip(result.classes, result.latencies_us, strict=True):
         groups.setdefault(klass, []).append(value)
-    lines = [f"  {'call class':<20} {'n':>6} {'share':>6} {'p50 µs':>8} {'p99 µs':>8}"]
+    cut = percentile(sorted(result.latencies_us), 0.99)
+    tail = Counter(k for k, v in zip(result.classes, result.latencies_us, strict=True) if v > cut)
+    lines = [
+        f"  {'call class':<20} {'n':>6} {'share':>6} {'p50 µs':>8} {'p99 µs':>8} "
+        f"{f'>{target_us:g} µs':>8} {'in top 1%':>9}"
+    ]
     for klass, values in sorted(groups.items()):
         values.sort()
+        over = sum(v > target_us for v in values) / len(values)
         lines.append(
             f"  {klass:<20} {len(values):>6} {len(values) / len(result.classes):>6.1%} "
-            f"{percentile(values, 0.5):>8.1f} {percentile(values, 0.99):>8.1f}"
+            f"{percentile(values, 0.5):>8.1f} {percentile(values, 0.99):>8.1f} "
+            f"{over:>8.1%} {tail[klass]:>9}"
         )
     return "\n".join(lines)
+
+
+OUTBOUND = ("send-outside", "send-outside-leak", "forward-outside")
+
+
+def scan_alone(policy: Policy, events: list[Event]) -> dict[str, float]:
+    """The provenance scan on its own, outside ``decide()``: each outbound call's own string
+    arguments compared with what a session replaying the same observations tracks (not
+    committed, so nothing else changes). Says how much of an outbound decision the scan is."""
+    guard = Guard(policy)
+    session = guard.session()
+    tracker = session.tracker
+    clock = time.perf_counter_ns
+    times: list[float] = []
+    per_kb: list[float] = []
+    gc.collect()
+    gc.disable()
+    try:
+        for event in events:
+            if event.kind == "observe":
+                session.observe_tool_result(event.tool, event.payload, event.labels, ref=event.ref)
+                continue
+            if event.klass not in OUTBOUND:
+                continue
+            texts = [v for v in event.payload.values() if isinstance(v, str)]
+            t0 = clock()
+            tracker.scan(texts)
+            elapsed = (clock() - t0) / 1000
+            times.append(elapsed)
+            per_kb.append(elapsed / max(sum(map(len, texts)) / 1024, 1 / 1024))
+    finally:
+        gc.enable()
+    times.sort()
+    return {
+        "calls": len(times),
+        "p50_us": percentile(times, 0.5),
+        "p99_us": percentile(times, 0.99),
+        "us_per_kb": statistics.median(per_kb) if per_kb else float("nan"),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -736,8 +789,14 @@ def main(argv: list[str] | None = None) -> int:
     caught = sum(d.effect == "block" and d.rule_id in ("r000", "r001", "r002") for d in leaks)
     print(f"  planted leaks blocked by provenance: {caught}/{len(leaks)}")
     print(f"  effects: {dict(best(full_runs).effects)}")
+    alone = scan_alone(full, events)
+    print(
+        f"  provenance scan alone, outbound calls' own arguments ({alone['calls']} calls, best "
+        f"of 1 run): p50 {alone['p50_us']:.1f} µs, p99 {alone['p99_us']:.1f} µs, "
+        f"{alone['us_per_kb']:.1f} µs per KB (median)"
+    )
 
-    verdict: dict[str, Any] = {}
+    verdict: dict[str, Any] = {"scan_alone": alone}
     p99 = rows[0]["p99_us"]
     verdict["p99_target_us"] = 50
     verdict["p99_met"] = p99 <= 50

@@ -14,13 +14,14 @@ import urllib.parse
 from collections.abc import Callable
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from corrigible.containment.provenance import (
     KeyFact,
     ProvenanceSettings,
     ProvenanceTracker,
+    Scan,
     decoded_variants,
     normalise,
     words,
@@ -331,3 +332,218 @@ def test_no_encoding_of_a_fragment_slips_through(
 def test_unrelated_text_of_similar_length_is_not_flagged(text: str, how: str, noise: str) -> None:
     payload = ENCODERS[how](text) + " " + noise
     assert _TRACKER.findings(_TRACKER.scan([payload]), SINK) == []
+
+
+# -- fast paths agree with the plain reading ------------------------------------------------------
+
+
+def _reference_scan(t: ProvenanceTracker, text: str) -> tuple[set[int], dict[int, str]]:
+    """The scan as the module docstring defines it, the slow way: every M-gram of the corpus
+    (the tracker's documents' words, forwards and reversed) in a dict, and every M-gram of every
+    decoding of the payload looked up in it one by one."""
+    m = t.settings.min_piece_words
+    corpus = t._corpus
+    index: dict[tuple[bytes | None, ...], list[int]] = {}
+    for q in range(len(corpus) - m + 1):
+        gram = tuple(corpus[q : q + m])
+        if None not in gram:  # None: the end of a document
+            index.setdefault(gram, []).append(q)
+    positions: set[int] = set()
+    via: dict[int, str] = {}
+    for how, variant in decoded_variants(text, t.settings.encodings, t.settings.max_decode_depth):
+        ws = words(variant)
+        for j in range(len(ws) - m + 1):
+            for s in index.get(tuple(ws[j : j + m]), ()):
+                positions.update(range(s, s + m))
+                if how != "plain":
+                    for p in range(s, s + m):
+                        via.setdefault(p, how)
+    return positions, via
+
+
+_OTHER = (
+    "Door code is 7731 today. Halberd lockstep firmware 48 million, the controller runs on "
+    "a relay with four years of backup feeds and twelve spare units."
+)
+_TRACKERS: dict[int, ProvenanceTracker] = {}
+
+
+def _tracker_with(m: int) -> ProvenanceTracker:
+    if m not in _TRACKERS:
+        t = ProvenanceTracker(ProvenanceSettings(min_words=max(m, 8), min_piece_words=m))
+        t.add(SPEC, {"confidential"}, source="a")
+        t.add(BID, {"confidential"}, source="b")
+        t.add(_OTHER, {"personal"}, source="c")
+        _TRACKERS[m] = t
+    return _TRACKERS[m]
+
+
+_PIECE_WORDS = (SPEC + " " + BID + " " + _OTHER).split()
+
+
+@st.composite
+def mixed_payloads(draw: st.DrawFn) -> str:
+    """Filler and document pieces of any length at any offset (so at odd and even word
+    positions), some encoded, with number words, punctuation and look-alikes thrown in."""
+    parts: list[str] = []
+    for _ in range(draw(st.integers(min_value=1, max_value=6))):
+        kind = draw(st.sampled_from(["filler", "piece", "piece", "encoded", "numbers", "noise"]))
+        if kind == "filler":
+            parts.append(draw(filler_text))
+        elif kind == "numbers":
+            parts.append(draw(st.sampled_from(["forty-eight", "twelve", "four", "Seven"])))
+        elif kind == "noise":
+            parts.append(draw(st.text(alphabet=string.printable + "аеоΑΒ\u200bＡ", max_size=12)))
+        else:
+            length = draw(st.integers(min_value=1, max_value=14))
+            start = draw(st.integers(min_value=0, max_value=len(_PIECE_WORDS) - length))
+            piece = " ".join(_PIECE_WORDS[start : start + length])
+            if kind == "encoded":
+                piece = ENCODERS[draw(st.sampled_from(sorted(ENCODERS)))](piece)
+            parts.append(piece)
+    return draw(st.sampled_from([" ", "\n", ", "])).join(parts)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(payload=mixed_payloads(), m=st.sampled_from([2, 3, 4, 5, 6]))
+def test_scan_finds_exactly_the_pieces_the_slow_reading_finds(payload: str, m: int) -> None:
+    """The scan looks (M-1)-grams up at every other position and confirms hits, and reads number
+    words and key-fact words in one pass: it must cover exactly what looking up every M-gram of
+    every decoding does."""
+    t = _tracker_with(m)
+    scan = t.scan([payload])
+    positions, via = _reference_scan(t, payload)
+    assert scan.positions == positions
+    assert scan.via == via
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=string.printable, max_size=200))
+def test_the_ascii_fast_path_reads_like_the_unicode_path(text: str) -> None:
+    """ASCII text skips NFKC and the look-alike table; it must come out the same."""
+    from corrigible.containment.provenance import _TABLE, _fold, _raw_words
+
+    assert _raw_words(text) == _fold(text).encode("utf-8").translate(_TABLE).split()
+
+
+def test_long_encoded_runs_are_decoded_too() -> None:
+    """Short runs' decodings are remembered; runs past that limit are decoded every time."""
+    long_run = _b64(SPEC)
+    assert len(long_run) > 512
+    assert carried(tracker(), "attachment: " + long_run)
+    assert carried(tracker(), "attachment: " + long_run)  # the second time alike
+
+
+def test_findings_join_runs_through_what_already_went_out() -> None:
+    """Two pieces of this call with a gap that an earlier call to the same sink covered: one
+    stretch, split across calls."""
+    t = tracker()
+    ws = _DOC_WORDS
+    assert send(t, " ".join(ws[4:9])) == []  # 5 words: below N
+    found = send(t, " ".join(ws[0:5]) + " ... " + " ".join(ws[8:14]))
+    assert len(found) == 1 and "split across calls" in found[0]
+    assert found[0].startswith("13 words")  # "—" after "Halberd" is no word
+
+
+def test_forwarding_a_document_whole_names_it_once() -> None:
+    t = tracker()
+    t.add(BID, {"confidential"}, source="tool_result:read_email", ref="3")
+    found = t.findings(t.scan([], whole=[1, 7]), SINK)  # 7: no such document
+    assert [f.document.ref for f in found if f.document] == ["3"]
+    assert found[0].how == ("forwarded whole",) and found[0].words == len(words(BID))
+
+
+def _reference_findings(
+    t: ProvenanceTracker, scan: Scan, before: set[int], labels: frozenset[str] | None
+) -> list[tuple[int, int, tuple[str, ...]]]:
+    """(document, words, how) of each stretch, position by position: the maximal runs of this
+    call's and earlier calls' positions that hold one of this call's, within one segment."""
+    union = scan.positions | before
+    out = []
+    seen: set[int] = set()
+    for p in sorted(scan.positions):
+        if p in seen:
+            continue
+        seg = next(s for s in t._segments if s.start <= p < s.end)
+        lo, hi = p, p + 1
+        while lo - 1 >= seg.start and lo - 1 in union:
+            lo -= 1
+        while hi < seg.end and hi in union:
+            hi += 1
+        stretch = range(lo, hi)
+        seen.update(q for q in stretch if q in scan.positions)
+        doc = t.documents[seg.doc]
+        if labels is not None and doc.labels.isdisjoint(labels):
+            continue
+        if hi - lo < min(t.settings.min_words, seg.end - seg.start):
+            continue
+        if before and all(q in before for q in stretch):
+            continue
+        how = dict.fromkeys(scan.via[q] for q in stretch if q in scan.via)
+        if seg.reversed:
+            how["reversed"] = None
+        if any(q in before for q in stretch):
+            how["split across calls"] = None
+        out.append((doc.index, hi - lo, tuple(how)))
+    return out
+
+
+_WINDOW = words(SPEC)[:16]
+
+
+@st.composite
+def overlapping_pieces(draw: st.DrawFn) -> str:
+    """Pieces of 4-6 words from the first 16 words of the document, with filler between: calls
+    made of these overlap and leave gaps that earlier calls may have covered."""
+    parts = []
+    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        length = draw(st.integers(min_value=4, max_value=6))
+        start = draw(st.integers(min_value=0, max_value=len(_WINDOW) - length))
+        parts.append(b" ".join(_WINDOW[start : start + length]).decode())
+        parts.append(draw(st.sampled_from(["...", "and then", "xyzzy plugh"])))
+    return " ".join(parts)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    calls=st.lists(
+        st.tuples(
+            st.one_of(overlapping_pieces(), mixed_payloads()),
+            st.lists(st.integers(0, 3), max_size=2),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    m=st.sampled_from([3, 4]),
+    labels=st.sampled_from([None, frozenset({"confidential"}), frozenset({"personal"})]),
+)
+@example(  # a gap covered before, reaching into this call's next piece: one stretch
+    calls=[
+        ("with the programme records internal", [], True),
+        ("orion please file this with ... internal distribution only project halberd", [], True),
+    ],
+    m=4,
+    labels=None,
+)
+def test_findings_match_the_position_by_position_reading(
+    calls: list[tuple[str, list[int], bool]], m: int, labels: frozenset[str] | None
+) -> None:
+    """Stretches are found run by run (bisection over sorted positions) rather than position by
+    position; over a sequence of calls to one sink, some let through, the answers must agree."""
+    t = ProvenanceTracker(ProvenanceSettings(min_words=8, min_piece_words=m))
+    t.add(SPEC, {"confidential"}, source="a")
+    t.add(BID, {"confidential"}, source="b")
+    t.add(_OTHER, {"personal"}, source="c")
+    for payload, whole, let_through in calls:
+        scan = t.scan([payload], whole=whole)
+        state = t._sinks.get(SINK)
+        before = set(state.positions) if state else set()
+        found = [
+            (f.document.index, f.words, f.how)
+            for f in t.findings(scan, SINK, labels)
+            if f.document is not None
+        ]
+        assert found == _reference_findings(t, scan, before, labels)
+        if let_through:
+            t.commit(scan, [SINK])

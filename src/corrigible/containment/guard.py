@@ -311,6 +311,7 @@ class _Call:
         "_hosts",
         "_paths",
         "_commands",
+        "_sinks",
         "_scan",
         "findings",
     )
@@ -338,6 +339,7 @@ class _Call:
         self._hosts: list[str] | None = None
         self._paths: list[str] | None = None
         self._commands: list[str] | None = None
+        self._sinks: dict[str, list[str]] | None = None
         self._scan: Scan | None = None
         self.findings: list[Finding] = []
 
@@ -412,12 +414,18 @@ class _Call:
 
     def sinks(self, to: Literal["outside", "any"]) -> list[str]:
         """Recipients and hosts (``host:…``) the call reaches, those outside the boundary only
-        unless ``to == "any"``. An unreadable recipient or host always counts as outside."""
+        unless ``to == "any"``. An unreadable recipient or host always counts as outside.
+        Computed once per ``to`` and call: every ``carries`` rule and the commit share it."""
+        if self._sinks is None:
+            self._sinks = {}
+        elif to in self._sinks:
+            return self._sinks[to]
         guard = self.guard
         out = [r for r in self.recipients if to == "any" or not _domain_in(r, guard.domains)]
         out.extend(
             "host:" + h for h in self.hosts if to == "any" or not _domain_in(h, guard.host_domains)
         )
+        self._sinks[to] = out
         return out
 
     @property
