@@ -153,3 +153,43 @@ def test_export_rejects_an_unknown_format(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert done.stderr.strip() == "error: --format 'csv': expected transcripts or trace"
+
+
+def test_run_guard_flag_puts_an_unguarded_config_under_the_policy(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    config.write_text(config.read_text().replace("guard: default\n", ""))
+    run_dir = tmp_path / "run"
+    done = subprocess.run(
+        [*CLI, "run", str(config), "--out", str(run_dir), "--guard", "default"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    blocked = {a["tool"]: a["blocked_by"] for r in iter_transcripts(run_dir) for a in r["actions"]}
+    assert blocked == {
+        "forward": "no-sensitive-outside",
+        "email": None,
+        "cancel_alert": "no-cancel-during-emergency",
+    }
+    assert verify(run_dir / "audit.sqlite").records == 3
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--guard", "nowhere.yaml"], "nowhere.yaml"),
+        (["--audit", "a.sqlite"], "audit and audit_key record guard decisions: set guard too"),
+    ],
+)
+def test_run_containment_flags_are_checked(tmp_path: Path, flags: list[str], message: str) -> None:
+    config = _config(tmp_path)
+    config.write_text(config.read_text().replace("guard: default\n", ""))
+    done = subprocess.run(
+        [*CLI, "run", str(config), "--out", str(tmp_path / "run"), *flags],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: ") and message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()

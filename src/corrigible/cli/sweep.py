@@ -22,6 +22,7 @@ from corrigible.evaluation import (
     load_config,
     run_sweep_async,
     summarise,
+    with_containment,
 )
 
 out = Console(soft_wrap=True)
@@ -83,9 +84,29 @@ def run(
     out_dir: Path | None = typer.Option(
         None, "--out", help="Run directory (default: runs/<name>)."
     ),
+    guard: str | None = typer.Option(
+        None,
+        "--guard",
+        metavar="POLICY",
+        help="Run every tool call through this containment policy (a YAML file, or `default`); "
+        "overrides the config's `guard`.",
+    ),
+    audit: str | None = typer.Option(
+        None,
+        "--audit",
+        metavar="LOG",
+        help="Audit log for the guard's decisions: a path or postgresql:// URL "
+        "(default RUN_DIR/audit.sqlite).",
+    ),
+    audit_key: str | None = typer.Option(
+        None,
+        "--audit-key",
+        metavar="KEY",
+        help="Key signing the audit log (default RUN_DIR/audit.key).",
+    ),
 ) -> None:
     """Run a sweep (families × conditions × models × samples); run it again to resume."""
-    config = load_config(config_path)
+    config = with_containment(load_config(config_path), guard, audit, audit_key)
     run_dir = out_dir or Path("runs") / config.name
     result = _sweep_with_progress(config, run_dir)
     _report(result)
@@ -119,10 +140,18 @@ def demo(
     samples: int = typer.Option(1, "--samples", min=1, help="Samples per condition."),
     model: str = typer.Option("corrigible/smollm2", "--model", help="Inspect model string."),
     max_tokens: int = typer.Option(320, "--max-tokens", min=16, help="Reply length cap."),
+    guard: str | None = typer.Option(
+        None,
+        "--guard",
+        metavar="POLICY",
+        help="Run every tool call through this containment policy (a YAML file, or `default`).",
+    ),
 ) -> None:
     """The main job: the embedded model through the three families, then what it did."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    config = demo_config(model=model, samples=samples, max_tokens=max_tokens)
+    config = with_containment(
+        demo_config(model=model, samples=samples, max_tokens=max_tokens), guard
+    )
     err.print(
         f"demo: {model} on {len(config.conditions)} conditions × {samples} sample(s), no network"
     )

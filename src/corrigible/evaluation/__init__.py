@@ -4,7 +4,13 @@ Entry points: :func:`run_sweep` (what ``corrigible run`` calls), :func:`build_ta
 Task for any conditions) and :func:`export_run` (the transcript JSONL).
 """
 
-from corrigible.evaluation.config import GridSpec, ModelSpec, SweepConfig, load_config
+from corrigible.evaluation.config import (
+    GridSpec,
+    ModelSpec,
+    SweepConfig,
+    load_config,
+    with_containment,
+)
 from corrigible.evaluation.demo import DEMO_CONDITIONS, demo_config
 from corrigible.evaluation.export import export_run, iter_transcripts
 from corrigible.evaluation.runner import (
@@ -32,6 +38,7 @@ __all__ = [
     "export_run",
     "iter_transcripts",
     "load_config",
+    "with_containment",
     "plan_sweep",
     "resolve_conditions",
     "run_sweep",

@@ -315,17 +315,41 @@ def load_config(path: str | Path) -> SweepConfig:
     config = from_amf(data, str(path)) if is_amf_config(data) else _validate(data, str(path))
     try:
         config.resolved_conditions()
-        if (config.audit or config.audit_key) and config.guard is None:
-            raise ConfigError("audit and audit_key record guard decisions: set guard too")
-        if config.audit_key and not Path(config.audit_key).is_file():
-            raise ConfigError(
-                f"audit_key {config.audit_key}: no such key file "
-                "(make one with `corrigible audit keygen KEY`)"
-            )
-        if config.guard not in (None, "default"):
-            from corrigible.containment.policy import load_policy
-
-            load_policy(Path(config.guard))
+        _check_containment(config)
     except CorrigibleError as exc:
         raise ConfigError(f"{path}: {exc}") from None
     return config
+
+
+def _check_containment(config: SweepConfig) -> None:
+    if (config.audit or config.audit_key) and config.guard is None:
+        raise ConfigError("audit and audit_key record guard decisions: set guard too")
+    if config.audit_key and not Path(config.audit_key).is_file():
+        raise ConfigError(
+            f"audit_key {config.audit_key}: no such key file "
+            "(make one with `corrigible audit keygen KEY`)"
+        )
+    if config.guard not in (None, "default"):
+        from corrigible.containment.policy import load_policy
+
+        load_policy(Path(config.guard))
+
+
+def with_containment(
+    config: SweepConfig,
+    guard: str | None = None,
+    audit: str | None = None,
+    audit_key: str | None = None,
+) -> SweepConfig:
+    """The sweep with its containment settings overridden (``corrigible run --guard …``), checked
+    as a config file's would be. ``None`` keeps what the config says."""
+    update = {
+        key: value
+        for key, value in (("guard", guard), ("audit", audit), ("audit_key", audit_key))
+        if value is not None
+    }
+    if not update:
+        return config
+    changed = config.model_copy(update=update)
+    _check_containment(changed)
+    return changed
