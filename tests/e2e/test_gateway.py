@@ -203,6 +203,26 @@ def test_require_approval(approver: Approver | None, forwarded: bool, says: str)
         assert [r["decision"] for r in audit.records] == ["require_approval", "denied"]
 
 
+class HaltingApprover(Approver):
+    """A human approves while an operator engages the kill switch during the wait."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        super().__init__(approved=True)
+        self.gateway = gateway
+
+    async def decide(self, **kwargs: Any) -> ApprovalResult:
+        self.gateway.halt("operator pressed stop")
+        return await super().decide(**kwargs)
+
+
+def test_the_kill_switch_beats_an_approval_given_during_the_wait() -> None:
+    gateway, upstream = Gateway(load_policy(POLICY)), Upstream()
+    gateway.approvals = HaltingApprover(gateway)
+    out = call(gateway, upstream, "send_email", to=OUTSIDE, subject="lunch", body="see you")
+    assert out.is_error and "kill switch is engaged" in text_of(out)
+    assert upstream.calls == []
+
+
 # -- end to end -----------------------------------------------------------------------------------
 
 

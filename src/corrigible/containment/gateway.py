@@ -359,6 +359,13 @@ class Gateway:
                 f"{tool}: {rule}: the approval queue failed, so the call is denied (fail closed)",
                 decision,
             )
+        halted = self.guard.halted or self.session.halted
+        if outcome.approved and halted is not None:
+            # the kill switch was engaged while the human decided: it wins over the approval
+            logger.warning(
+                "%s approved by %s after the kill switch; not run", tool, outcome.approver
+            )
+            return _refusal(f"{tool}: the kill switch is engaged ({halted}); not run", decision)
         if outcome.approved:
             logger.info("%s approved by %s", tool, outcome.approver)
             return None
