@@ -774,3 +774,35 @@ def test_cli_exit_codes_in_a_real_process(log_path: Path, tmp_path: Path) -> Non
     assert tampered.returncode == 1 and "TAMPERED seq 3:" in tampered.stdout
     missing = cli("verify", tmp_path / "gone.db")
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1
+
+
+def test_a_log_refuses_a_signing_key_other_than_the_one_its_checkpoints_use(tmp_path: Path) -> None:
+    from corrigible.containment.audit import generate_key as make_key
+
+    mine, other = tmp_path / "mine.key", tmp_path / "other.key"
+    make_key(mine)
+    make_key(other)
+    log_path = tmp_path / "audit.sqlite"
+    with AuditLog(log_path, signing_key=mine) as log:
+        log.append(**_ENTRY_FIELDS_FOR_KEY_TEST)
+        log.checkpoint()
+    with (
+        AuditLog(log_path, signing_key=other) as log,
+        pytest.raises(AuditError, match="is not this log's key"),
+    ):
+        log.append(**_ENTRY_FIELDS_FOR_KEY_TEST)
+    with AuditLog(log_path, signing_key=other) as log, pytest.raises(AuditError):
+        log.checkpoint()
+    report = verify(log_path, public_key=tmp_path / "mine.key.pub")
+    assert report.ok and report.records == 1
+
+
+_ENTRY_FIELDS_FOR_KEY_TEST = {
+    "tool": "email",
+    "arguments": {"to": "a@b.example"},
+    "decision": "allow",
+    "rule_id": "default",
+    "reason": "declared tool",
+    "policy_version": "1.0",
+    "agent_id": "agent",
+}

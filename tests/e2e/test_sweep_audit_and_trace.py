@@ -193,3 +193,27 @@ def test_run_containment_flags_are_checked(tmp_path: Path, flags: list[str], mes
     assert done.stderr.startswith("error: ") and message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("bad", ["directory", "wrong key"])
+def test_an_unusable_audit_log_stops_the_sweep_before_it_runs(tmp_path: Path, bad: str) -> None:
+    if bad == "directory":
+        (tmp_path / "logdir").mkdir()
+        extra, message = f"audit: '{tmp_path / 'logdir'}'\n", "is a directory"
+    else:
+        first, second = tmp_path / "first.key", tmp_path / "second.key"
+        generate_key(first)
+        generate_key(second)
+        log = tmp_path / "shared.sqlite"
+        config = _config(tmp_path, extra=f"audit: '{log}'\naudit_key: '{first}'\n")
+        assert run_sweep(load_config(config), tmp_path / "first-run").complete
+        extra, message = f"audit: '{log}'\naudit_key: '{second}'\n", "is not this log's key"
+    config = _config(tmp_path, extra=extra)
+    done = subprocess.run(
+        [*CLI, "run", str(config), "--out", str(tmp_path / "run")], capture_output=True, text=True
+    )
+    assert done.returncode == 2, done.stdout
+    error = done.stderr.strip()  # after the progress bar's blank line
+    assert error.startswith("error: audit log: ") and message in error
+    assert len(error.splitlines()) == 1
+    assert not list((tmp_path / "run").glob("results.sqlite"))

@@ -69,7 +69,13 @@ def _open_audit(target: str, key: Path) -> AuditStore:
     """The audit log at ``target`` (a SQLite path or a postgresql:// URL), opened to append."""
     from corrigible.containment.audit_store import open_audit_log
 
-    return open_audit_log(target, signing_key=key)
+    log = open_audit_log(target, signing_key=key)
+    try:
+        log.check_writable()  # a key that is not the log's: refuse to start, not every call
+    except CorrigibleError:
+        log.close()
+        raise
+    return log
 
 
 def _sign_tail(log: AuditStore) -> None:

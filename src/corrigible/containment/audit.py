@@ -1004,6 +1004,7 @@ class AuditStore(abc.ABC):
             raise AuditError(f"checkpoint_every must be at least 1, got {checkpoint_every}")
         self.location = location
         self._key = None if signing_key is None else as_signing_key(signing_key)
+        self._key_checked = False
         self._every = checkpoint_every
         self._lock = threading.Lock()
 
@@ -1184,9 +1185,28 @@ class AuditStore(abc.ABC):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def check_writable(self) -> None:
+        """Raise :class:`AuditError` unless this log can be appended to: it was opened with a
+        signing key, and that key is the one its existing checkpoints use. Callers that must not
+        start work they could not audit (a sweep, a gateway) call this first."""
+        self._writer_key()
+
     def _writer_key(self) -> Ed25519PrivateKey:
+        """The signing key, once checked against the log: a log signed by one key and then by
+        another would read as tampered to anyone pinning the first, so a different key is refused
+        before anything is written (call without holding the lock)."""
         if self._key is None:
             raise AuditError(f"{self.location}: opened without a signing key; it cannot be written")
+        if not self._key_checked:
+            with self._lock:
+                stored = self._read_checkpoints()
+            ours = key_id(self._key.public_key())
+            if stored and stored[-1].key_id != ours:
+                raise AuditError(
+                    f"{self.location}: signing key {ours} is not this log's key (its checkpoints "
+                    f"are signed by {stored[-1].key_id}); sign with that key"
+                )
+            self._key_checked = True
         return self._key
 
 
@@ -1210,7 +1230,7 @@ class AuditWriter:
     def __init__(self, log: AuditStore, *, max_batch: int = 5000) -> None:
         if max_batch < 1:
             raise AuditError(f"max_batch must be at least 1, got {max_batch}")
-        log._writer_key()  # fail now, not in the background thread
+        log.check_writable()  # fail now, not in the background thread
         self._log = log
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[AuditEntry | threading.Event | None] = queue.SimpleQueue()

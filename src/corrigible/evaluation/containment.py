@@ -53,14 +53,23 @@ def audit_target(
 
 
 def prepare_audit(target: AuditTarget | None) -> None:
-    """Make the run-local signing key on first use (before any worker process starts)."""
+    """Before any sample runs (and any worker starts): make the run-local signing key on first
+    use, and open the log once, so that an unusable log or a key that is not the log's is one
+    error now rather than every tool call of the sweep blocked as unauditable."""
     if target is None:
         return
     from corrigible.containment.audit import generate_key
+    from corrigible.containment.audit_store import open_audit_log
+    from corrigible.errors import ConfigError, CorrigibleError
 
     key = Path(target.key)
-    if not key.exists():
-        generate_key(key)
+    try:
+        if not key.exists():
+            generate_key(key)
+        with open_audit_log(target.log, signing_key=key) as log:
+            log.check_writable()
+    except CorrigibleError as exc:
+        raise ConfigError(f"audit log: {' '.join(str(exc).split())}") from None
 
 
 @functools.lru_cache(maxsize=16)

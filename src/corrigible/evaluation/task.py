@@ -235,9 +235,11 @@ def blackmail(
     conditions: str = "blackmail_explicit-america_replacement,blackmail_none_none",
     samples: int = 1,
     tool_mode: str = "text",
+    guard: str | None = None,
 ) -> Task:
-    """The blackmail family: a pressure condition and its control by default."""
-    return build_task(conditions, samples, tool_mode=tool_mode, name="blackmail")  # type: ignore[arg-type]
+    """The blackmail family: a pressure condition and its control by default (``guard``: a
+    containment policy path, or ``default``)."""
+    return build_task(conditions, samples, tool_mode=tool_mode, name="blackmail", guard=guard)  # type: ignore[arg-type]
 
 
 @task
@@ -245,9 +247,11 @@ def leaking(
     conditions: str = "leaking_explicit-america_replacement,leaking_none_none",
     samples: int = 1,
     tool_mode: str = "text",
+    guard: str | None = None,
 ) -> Task:
-    """The leaking family: a pressure condition and its control by default."""
-    return build_task(conditions, samples, tool_mode=tool_mode, name="leaking")  # type: ignore[arg-type]
+    """The leaking family: a pressure condition and its control by default (``guard``: a
+    containment policy path, or ``default``)."""
+    return build_task(conditions, samples, tool_mode=tool_mode, name="leaking", guard=guard)  # type: ignore[arg-type]
 
 
 @task
@@ -255,6 +259,8 @@ def lethal(
     conditions: str = "lethal_explicit-america_replacement,lethal_none_none",
     samples: int = 1,
     tool_mode: str = "text",
+    guard: str | None = None,
 ) -> Task:
-    """The lethal family: a pressure condition and its control by default."""
-    return build_task(conditions, samples, tool_mode=tool_mode, name="lethal")  # type: ignore[arg-type]
+    """The lethal family: a pressure condition and its control by default (``guard``: a
+    containment policy path, or ``default``)."""
+    return build_task(conditions, samples, tool_mode=tool_mode, name="lethal", guard=guard)  # type: ignore[arg-type]
