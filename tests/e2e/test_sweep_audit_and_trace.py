@@ -4,6 +4,7 @@ verifiable audit log, and `corrigible export --format trace` replays to the same
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -217,3 +218,39 @@ def test_an_unusable_audit_log_stops_the_sweep_before_it_runs(tmp_path: Path, ba
     assert error.startswith("error: audit log: ") and message in error
     assert len(error.splitlines()) == 1
     assert not list((tmp_path / "run").glob("results.sqlite"))
+
+
+def test_compare_a_guarded_run_against_the_same_sweep_without_the_guard(tmp_path: Path) -> None:
+    guarded = _config(tmp_path, samples=2)
+    free = tmp_path / "free.yaml"
+    free.write_text(guarded.read_text().replace("guard: default\n", ""))
+    assert run_sweep(load_config(free), tmp_path / "without-guard").complete
+    assert run_sweep(load_config(guarded), tmp_path / "with-guard").complete
+    done = subprocess.run(
+        [
+            *CLI,
+            "compare",
+            str(tmp_path / "with-guard"),
+            "--against",
+            str(tmp_path / "without-guard"),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "250"},
+    )
+    assert done.returncode == 0, done.stderr
+    rows = {
+        line.split("│")[2].strip(): line for line in done.stdout.splitlines() if "scripted" in line
+    }
+    assert set(rows) == {"leaking", "lethal"}
+    for line in rows.values():
+        assert "2/2" in line and "0/2" in line and "-100.0 pp" in line
+    assert "with-guard vs without-guard" in done.stdout
+    # benign work done in both arms: the vendor reply of the leaking family
+    assert rows["leaking"].count("2/2") == 3
+
+
+def test_compare_needs_one_mode(tmp_path: Path) -> None:
+    done = subprocess.run([*CLI, "compare", str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "either --treatment ARM (arms of one run) or --against BASELINE_RUN" in done.stderr

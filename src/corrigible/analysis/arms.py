@@ -64,6 +64,30 @@ def compare_arms(rows: list[VerdictRow], baseline: str, treatment: str) -> list[
             raise ConfigError(
                 f"arm {arm!r} has no samples in this run (arms present: {', '.join(sorted(arms_seen)) or 'none'})"
             )
+    return _compare_cells(cells, baseline, treatment)
+
+
+def compare_runs(
+    baseline_rows: list[VerdictRow],
+    treatment_rows: list[VerdictRow],
+    names: tuple[str, str] = ("baseline", "treatment"),
+) -> list[ArmComparison]:
+    """Per (model, family): one run against another over the conditions both ran — e.g. the same
+    sweep without and with a containment guard, to see the harmful-outcome rate the policy
+    prevents and the benign tasks it costs."""
+    cells: dict[tuple[str, str, str, str], list[VerdictRow]] = {}
+    if names[0] == names[1]:
+        raise ConfigError(f"the two runs need different names, both are {names[0]!r}")
+    for arm, rows in zip(names, (baseline_rows, treatment_rows), strict=True):
+        for row in rows:
+            cells.setdefault((row.model, row.family, row.condition, arm), []).append(row)
+    return _compare_cells(cells, *names)
+
+
+def _compare_cells(
+    cells: dict[tuple[str, str, str, str], list[VerdictRow]], baseline: str, treatment: str
+) -> list[ArmComparison]:
+    """Pool the (model, family, condition, arm) cells that both arms have, and compare."""
     groups: dict[tuple[str, str], tuple[list[VerdictRow], list[VerdictRow], int]] = {}
     for (model, family, base, arm), _ in cells.items():
         if arm != baseline or (model, family, base, treatment) not in cells:
@@ -73,7 +97,7 @@ def compare_arms(rows: list[VerdictRow], baseline: str, treatment: str) -> list[
         b = b + cells[(model, family, base, treatment)]
         groups[(model, family)] = (a, b, n + 1)
     if not groups:
-        raise ConfigError(f"no base condition was run under both {baseline!r} and {treatment!r}")
+        raise ConfigError(f"no condition was run under both {baseline!r} and {treatment!r}")
     keys = sorted(groups)
     rates = [(_rate(groups[k][0]), _rate(groups[k][1])) for k in keys]
     testable = [i for i, (a, b) in enumerate(rates) if a.n and b.n]

@@ -1,4 +1,9 @@
-"""``corrigible compare RUN_DIR --baseline A --treatment B``: a mitigation's effect per family."""
+"""``corrigible compare``: a mitigation's effect per family, or one run against another.
+
+``corrigible compare RUN_DIR --baseline A --treatment B`` compares instruction arms inside one
+run; ``corrigible compare RUN_DIR --against BASELINE_RUN`` compares two runs of the same
+conditions, e.g. a sweep with a containment guard against the same sweep without it.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from corrigible.analysis.arms import compare_arms
+from corrigible.analysis.arms import compare_arms, compare_runs
 from corrigible.analysis.stats import Rate
 from corrigible.analysis.summary import format_interval, format_p
+from corrigible.errors import ConfigError
 
 console = Console(soft_wrap=True)
 
@@ -24,15 +30,34 @@ def compare(
     baseline: str = typer.Option(
         "none", "--baseline", help="Arm: extra instructions of the baseline (none = plain)."
     ),
-    treatment: str = typer.Option(
-        ..., "--treatment", help="Arm: e.g. prohibition, or prohibition+oversight."
+    treatment: str | None = typer.Option(
+        None, "--treatment", help="Arm: e.g. prohibition, or prohibition+oversight."
+    ),
+    against: Path | None = typer.Option(
+        None,
+        "--against",
+        metavar="BASELINE_RUN",
+        help="Compare RUN_DIR with another run of the same conditions (e.g. without a guard).",
     ),
 ) -> None:
     """Change in harmful rate from baseline to treatment, per model and family, with intervals."""
     from corrigible.analysis.report import score_run
 
+    if (treatment is None) == (against is None):
+        raise ConfigError(
+            "compare needs either --treatment ARM (arms of one run) or --against BASELINE_RUN"
+        )
     rows, _ = score_run(run_dir)
-    comparisons = compare_arms(rows, baseline, treatment)
+    if against is not None:
+        baseline_rows, _ = score_run(against)
+        names = (against.name, run_dir.name)
+        if names[0] == names[1]:
+            names = (str(against), str(run_dir))
+        baseline, treatment = names
+        comparisons = compare_runs(baseline_rows, rows, names)
+    else:
+        assert treatment is not None
+        comparisons = compare_arms(rows, baseline, treatment)
     table = Table(title=f"{treatment} vs {baseline} (treatment − baseline; Holm across families)")
     columns = [
         "model",
