@@ -14,13 +14,30 @@ from typing import Any, TextIO, TypeVar
 
 import yaml
 
+from corrigible.errors import OutputError
+
 T = TypeVar("T")
+
+
+def prepare_output(path: Path) -> None:
+    """Make ``path``'s directory; an output that cannot go there is one :class:`OutputError`."""
+    if path.is_dir():
+        raise OutputError(f"{path}: is a directory; give a file name")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"{path}: cannot create its directory ({exc.strerror or exc}; is a parent a file?)"
+        ) from None
 
 
 def atomic_write(path: Path, write: Callable[[TextIO], T]) -> T:
     """Call ``write(fh)`` on a temp file beside ``path``, then move it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    prepare_output(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write here ({exc.strerror or exc})") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             result = write(fh)

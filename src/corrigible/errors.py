@@ -39,6 +39,12 @@ class RunDirError(CorrigibleError):
     exit_code = 2
 
 
+class OutputError(CorrigibleError):
+    """An output path cannot be written: it is a directory, lies under a file, or is not ours."""
+
+    exit_code = 2
+
+
 class AuditError(CorrigibleError):
     """An audit log or checkpoint cannot be written or read, or its signing key is unusable."""
 

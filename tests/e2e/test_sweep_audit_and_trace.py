@@ -254,3 +254,38 @@ def test_compare_needs_one_mode(tmp_path: Path) -> None:
     done = subprocess.run([*CLI, "compare", str(tmp_path)], capture_output=True, text=True)
     assert done.returncode == 2
     assert "either --treatment ARM (arms of one run) or --against BASELINE_RUN" in done.stderr
+
+
+@pytest.mark.parametrize("where", ["directory", "under a file"])
+def test_outputs_that_cannot_be_written_are_one_line(tmp_path: Path, where: str) -> None:
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "afile").write_text("x")
+    out = tmp_path / "adir" if where == "directory" else tmp_path / "afile" / "k"
+    for command in (
+        ["audit", "keygen", str(out)],
+        ["export", str(tmp_path), "--format", "trace", "--out", str(out)],
+    ):
+        (tmp_path / "results.sqlite").touch()  # export gets as far as writing
+        done = subprocess.run([*CLI, *command], capture_output=True, text=True)
+        assert done.returncode == 2, (command, done.stderr)
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert done.stderr.startswith(f"error: {out}: ")
+
+
+def test_a_model_error_inside_the_sweep_is_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "sweep.yaml"
+    config.write_text(
+        "models: [{name: corrigible/scripted, args: {script: nowhere.json}}]\n"
+        "conditions: [lethal_none_none]\n"
+    )
+    done = subprocess.run(
+        [*CLI, "run", str(config), "--out", str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: script nowhere.json: cannot be read (No such file or directory)"
+    )

@@ -98,6 +98,15 @@ def _root(
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.ERROR)
 
 
+def _first_corrigible_error(group: BaseExceptionGroup) -> CorrigibleError | None:
+    for exc in group.exceptions:
+        if isinstance(exc, CorrigibleError):
+            return exc
+        if isinstance(exc, BaseExceptionGroup) and (inner := _first_corrigible_error(exc)):
+            return inner
+    return None
+
+
 def main() -> None:
     """Console entry point."""
     try:
@@ -108,6 +117,13 @@ def main() -> None:
     except CorrigibleError as exc:
         sys.stderr.write(f"error: {' '.join(str(exc).split())}\n")
         sys.exit(exc.exit_code)
+    except BaseExceptionGroup as group:
+        # a task group (sweeps, the gateway) wraps what failed inside it
+        leaf = _first_corrigible_error(group)
+        if leaf is None:
+            raise
+        sys.stderr.write(f"error: {' '.join(str(leaf).split())}\n")
+        sys.exit(leaf.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except (click.ClickException, TyperException) as exc:

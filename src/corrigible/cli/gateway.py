@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from corrigible.containment.policy import load_policy
+from corrigible.containment.policy import default_policy_path, load_policy
 from corrigible.errors import ConfigError, CorrigibleError
 
 if TYPE_CHECKING:
@@ -131,7 +131,12 @@ def gateway_command(
         help="The MCP server to wrap (stdio), after `--`.",
         show_default=False,
     ),
-    policy: Path = typer.Option(..., "--policy", "-p", help="Policy YAML deciding every call."),
+    policy: Path = typer.Option(
+        ...,
+        "--policy",
+        "-p",
+        help="Policy YAML deciding every call (`default`: the policy shipped for the scenarios).",
+    ),
     agent: str = typer.Option(
         "mcp-client", "--agent", help="Agent id, for the policy's agent conditions and the audit."
     ),
@@ -193,7 +198,7 @@ def gateway_command(
             raise ConfigError(f"--http must be a port number (1-65535), got {http}")
         if not agent.strip():
             raise ConfigError("--agent may not be empty")
-        loaded = load_policy(policy)
+        loaded = load_policy(default_policy_path() if str(policy) == "default" else policy)
         _quiet_sdk_tracebacks()
 
         import anyio

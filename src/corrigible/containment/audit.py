@@ -57,7 +57,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from corrigible._files import atomic_write_text
+from corrigible._files import atomic_write_text, prepare_output
 from corrigible.errors import AuditError, describe_validation_error
 
 GENESIS_HASH = "0" * 64
@@ -315,6 +315,7 @@ def generate_key(path: Path) -> Path:
     (``<path>.pub``, PEM), which is what verifiers need and may be shared freely.
     """
     path = Path(path)
+    prepare_output(path)
     if path.exists():
         raise AuditError(f"{path}: a key file already exists; refusing to overwrite it")
     key = Ed25519PrivateKey.generate()
@@ -323,7 +324,6 @@ def generate_key(path: Path) -> Path:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
     # not atomic_write_text: that leaves files 0644, and a private key must never be readable
     # by others, not even for an instant. mkstemp creates the file 0600.
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
