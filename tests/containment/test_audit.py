@@ -806,3 +806,11 @@ _ENTRY_FIELDS_FOR_KEY_TEST = {
     "policy_version": "1.0",
     "agent_id": "agent",
 }
+
+
+def test_a_public_key_given_as_the_signing_key_says_so(tmp_path: Path) -> None:
+    from corrigible.containment.audit import generate_key as make_key
+
+    public = make_key(tmp_path / "k.key")
+    with pytest.raises(AuditError, match="is a public key; signing needs the private key"):
+        AuditLog(tmp_path / "a.sqlite", signing_key=public)

@@ -353,6 +353,8 @@ def load_signing_key(path: Path) -> Ed25519PrivateKey:
         data = path.read_bytes()
     except OSError as exc:
         raise AuditError(f"{path}: cannot read signing key ({exc.strerror})") from None
+    if b"PUBLIC KEY" in data and b"PRIVATE KEY" not in data:
+        raise AuditError(f"{path}: is a public key; signing needs the private key beside it")
     if os.name == "posix" and mode & 0o077:
         raise AuditError(
             f"{path}: signing key is readable by others (mode {mode & 0o777:04o}); chmod 600 it"
