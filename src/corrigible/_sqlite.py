@@ -7,9 +7,10 @@ same moment (seen in CI). Both stores need the same retry, and the same clean on
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -54,4 +55,26 @@ def open_shared(
         raise error(f"{path}: not an {noun} ({' '.join(str(exc).split())})") from None
     except BaseException:
         db.close()
+        raise
+
+
+@contextlib.contextmanager
+def immediate(
+    db: sqlite3.Connection, failed: Callable[[sqlite3.Error], BaseException]
+) -> Iterator[None]:
+    """One ``BEGIN IMMEDIATE`` … ``COMMIT`` transaction: the write lock is taken *before* anything
+    is read, so a read-then-write (a chain's tail, a request's status) cannot interleave with
+    another process's. Rolled back on any error; SQLite errors become ``failed(exc)``."""
+    try:
+        db.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:
+        raise failed(exc) from None
+    try:
+        yield
+        db.execute("COMMIT")
+    except BaseException as exc:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.Error):
+            raise failed(exc) from None
         raise

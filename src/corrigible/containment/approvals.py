@@ -64,7 +64,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from corrigible._sqlite import open_shared
+from corrigible._sqlite import immediate, open_shared
 from corrigible.containment import audit as _audit
 from corrigible.containment.guard import Decision as GuardDecision
 from corrigible.errors import AuditError, CorrigibleError, describe_validation_error
@@ -774,23 +774,14 @@ class ApprovalQueue:
         IMMEDIATE takes SQLite's write lock before the row is read, so the check (still
         pending? not expired?) and the update cannot be split by another process.
         """
-        with self._lock:
-            db = self._db
-            try:
-                db.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise ApprovalStoreError(f"{self.path}: cannot {doing} ({exc})") from None
-            try:
-                yield
-                db.execute("COMMIT")
-            except BaseException as exc:
-                with contextlib.suppress(sqlite3.Error):
-                    db.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.IntegrityError) and "requests.id" in str(exc):
-                    raise _IdTaken from None
-                if isinstance(exc, sqlite3.Error):
-                    raise ApprovalStoreError(f"{self.path}: cannot {doing} ({exc})") from None
-                raise
+
+        def failed(exc: sqlite3.Error) -> BaseException:
+            if isinstance(exc, sqlite3.IntegrityError) and "requests.id" in str(exc):
+                return _IdTaken()
+            return ApprovalStoreError(f"{self.path}: cannot {doing} ({exc})")
+
+        with self._lock, immediate(self._db, failed):
+            yield
 
 
 class _IdTaken(Exception):

@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from corrigible._sqlite import open_shared
+from corrigible._sqlite import immediate, open_shared
 from corrigible.containment.audit import (
     CHECKPOINT_COLUMNS,
     GENESIS_HASH,
@@ -168,22 +168,8 @@ class AuditLog(AuditStore):
             if durable:
                 self._db.execute(f"PRAGMA synchronous={self._synchronous}")
 
-    @contextlib.contextmanager
-    def _immediate(self, doing: str) -> Iterator[None]:
-        db = self._db
-        try:
-            db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise AuditError(f"{self.path}: cannot {doing} ({exc})") from None
-        try:
-            yield
-            db.execute("COMMIT")
-        except BaseException as exc:
-            with contextlib.suppress(sqlite3.Error):
-                db.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error):
-                raise AuditError(f"{self.path}: cannot {doing} ({exc})") from None
-            raise
+    def _immediate(self, doing: str) -> contextlib.AbstractContextManager[None]:
+        return immediate(self._db, lambda exc: AuditError(f"{self.path}: cannot {doing} ({exc})"))
 
     def _tail(self) -> tuple[int, str]:
         row = self._db.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
