@@ -537,8 +537,7 @@ def test_several_processes_appending_at_once_make_one_chain(
     empty_url: str, keys, tmp_path: Path
 ) -> None:
     go, n, agents = tmp_path / "go", 300, ("agent-1", "agent-2", "agent-3")
-    with PostgresAuditLog(empty_url):  # create the tables up front: the race is tested elsewhere
-        pass
+    PostgresAuditLog(empty_url).close()  # create the tables up front: the race is tested elsewhere
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", WRITER, empty_url, str(keys[0]), agent, str(n), str(go)]
