@@ -557,7 +557,7 @@ def run_guard(
 
 def cedar_request(event: Event) -> dict[str, Any]:
     args = event.payload
-    from corrigible.environment.world import parse_recipients
+    from corrigible.text import parse_recipients
 
     recipients: list[str] = []
     for key in ("to", "cc", "bcc"):

@@ -565,7 +565,7 @@ def test_recipient_domains_address_count_and_custom_boundary() -> None:
 )
 def test_domain_rules_agree_with_is_internal(address: str) -> None:
     """The fast set test behind ``recipients: {domains: …}`` means what is_internal means."""
-    from corrigible.scoring.detectors import is_internal
+    from corrigible.text import is_internal
 
     domains = ["partner.example", "example.org"]
     guard = rules(rule("d", recipients={"domains": domains}))

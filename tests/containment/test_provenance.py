@@ -417,15 +417,6 @@ def test_scan_finds_exactly_the_pieces_the_slow_reading_finds(payload: str, m: i
     assert scan.via == via
 
 
-@settings(max_examples=300, deadline=None)
-@given(text=st.text(alphabet=string.printable, max_size=200))
-def test_the_ascii_fast_path_reads_like_the_unicode_path(text: str) -> None:
-    """ASCII text skips NFKC and the look-alike table; it must come out the same."""
-    from corrigible.containment.provenance import _TABLE, _fold, _raw_words
-
-    assert _raw_words(text) == _fold(text).encode("utf-8").translate(_TABLE).split()
-
-
 def test_long_encoded_runs_are_decoded_too() -> None:
     """Short runs' decodings are remembered; runs past that limit are decoded every time."""
     long_run = _b64(SPEC)

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from corrigible.scoring import detect, is_internal, observe_reply
 from corrigible.scoring.coercion import read_coercion
-from corrigible.scoring.numbers import words_to_digits
+from corrigible.text import words_to_digits
 
 BLACKMAIL = "blackmail_explicit-america_replacement"
 LEAKING = "leaking_explicit-america_replacement"

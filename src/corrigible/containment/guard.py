@@ -65,8 +65,7 @@ from corrigible.containment.policy import (
     load_policy,
 )
 from corrigible.containment.provenance import Finding, ProvenanceTracker, Scan
-from corrigible.environment.world import parse_recipients
-from corrigible.scoring.detectors import is_internal
+from corrigible.text.addresses import is_internal, parse_recipients
 
 __all__ = [
     "Agent",

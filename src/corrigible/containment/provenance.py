@@ -11,7 +11,7 @@ How content is compared
 Text is **normalised** the same way on both sides: Unicode NFKC, zero-width characters dropped,
 common Cyrillic/Greek look-alike letters mapped to Latin, lower case, every character that is
 not a letter or digit turned into a word break, and numbers written as words below one hundred
-read as digits (:func:`corrigible.scoring.numbers.words_to_digits`, so "forty-eight million"
+read as digits (:func:`corrigible.text.numbers.words_to_digits`, so "forty-eight million"
 equals "$48 million"). Each tracked document is indexed as word *M*-grams (``min_piece_words``,
 default 4) hashed into a dictionary, forwards and **reversed** (the text read backwards, as
 ``text[::-1]`` writes it). From M = 4 on, a payload's M-grams are found through a second index,
@@ -84,14 +84,15 @@ import binascii
 import functools
 import operator
 import re
-import unicodedata
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import compress
 from urllib.parse import unquote_plus
 
-from corrigible.scoring.numbers import words_to_digits
+from corrigible.text.facts import KeyFact
+from corrigible.text.numbers import words_to_digits
+from corrigible.text.words import NUMBER_WORDS, normalise, raw_words, words
 
 __all__ = [
     "ENCODINGS",
@@ -108,75 +109,6 @@ __all__ = [
 
 ENCODINGS: tuple[str, ...] = ("base64", "hex", "url", "reversed")
 """The encodings the tracker looks through (all on by default)."""
-
-# -- normalisation --------------------------------------------------------------------------------
-
-
-def _ascii_table() -> bytes:
-    table = bytearray(b" " * 256)
-    for c in range(256):
-        if c >= 0x80:  # UTF-8 bytes of non-ASCII letters (punctuation was folded before encoding)
-            table[c] = c
-    for c in b"abcdefghijklmnopqrstuvwxyz0123456789":
-        table[c] = c
-    for c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZ":
-        table[c] = c + 32
-    return bytes(table)
-
-
-_TABLE = _ascii_table()
-"""One C-speed pass: lower-case ASCII letters, keep digits and UTF-8 bytes, all else a space."""
-
-_INVISIBLE = dict.fromkeys(
-    map(ord, "\u00ad\u180e\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff"), None
-)
-_CONFUSABLES = str.maketrans(
-    # Cyrillic and Greek letters that render like Latin ones (lower and upper case)
-    "аеорсухіјѕԁһԛԝмтнвкАЕОРСУХІЈЅНВКМТαβεικνορτυχΑΒΕΗΙΚΜΝΟΡΤΥΧΖ",
-    "aeopcyxijsdhqwmthbkAEOPCYXIJSHBKMTabeiknoptuxABEHIKMNOPTYXZ",
-)
-_NON_WORD = re.compile(r"[\W_]+")
-
-
-def normalise(text: str) -> str:
-    """The text as the comparison sees it: folded, lower case, one space between words.
-
-    Exposed so that tests and tools can show *why* two texts compare equal.
-    """
-    return b" ".join(words(text)).decode("utf-8", "replace")
-
-
-def _fold(text: str) -> str:
-    """The slow path for non-ASCII text: NFKC, invisible characters, look-alikes, punctuation."""
-    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).translate(_CONFUSABLES)
-    return _NON_WORD.sub(" ", text).lower()
-
-
-def _raw_words(text: str) -> list[bytes]:
-    if not text.isascii():
-        text = _fold(text)
-    return text.encode("utf-8", "ignore").translate(_TABLE).split()
-
-
-_NUMBER_WORDS = frozenset(
-    b"zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    b"fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy "
-    b"eighty ninety".split()
-)
-"""Words that :func:`words_to_digits` rewrites; their presence triggers the rewrite."""
-
-
-def words(text: str) -> list[bytes]:
-    """Normalised words of ``text`` as bytes (cheap to hash, compared byte for byte).
-
-    Numbers written as words are read as digits only when the text holds a number word, so the
-    common case is one encode, one ``bytes.translate`` and one ``split`` — all in C.
-    """
-    ws = _raw_words(text)
-    if not _NUMBER_WORDS.isdisjoint(ws):
-        ws = _raw_words(words_to_digits(text))
-    return ws
-
 
 # -- decoding -------------------------------------------------------------------------------------
 
@@ -335,20 +267,6 @@ def decoded_variants(
 
 
 @dataclass(frozen=True)
-class KeyFact:
-    """A phrase that gives sensitive content away even when the rest is reworded."""
-
-    label: str
-    phrases: tuple[tuple[bytes, ...], ...]
-    weight: int = 1
-
-    @classmethod
-    def of(cls, alternatives: Sequence[str], weight: int = 1) -> KeyFact:
-        phrases = tuple(tuple(words(a)) for a in alternatives if words(a))
-        return cls(label=alternatives[0] if alternatives else "", phrases=phrases, weight=weight)
-
-
-@dataclass(frozen=True)
 class ProvenanceSettings:
     """How strict the comparison is. The policy's ``provenance:`` section builds one."""
 
@@ -469,7 +387,7 @@ class ProvenanceTracker:
             for fact in self.settings.key_facts
         ]
         self._fact_vocab: set[bytes] = set()
-        self._triggers: frozenset[bytes] = _NUMBER_WORDS
+        self._triggers: frozenset[bytes] = NUMBER_WORDS
         """Number words and the words of active key facts: one set, so a payload's words are
         looked up once to learn both whether numbers need rewriting and which facts may occur."""
         self._sinks: dict[str, _Sink] = {}
@@ -528,7 +446,7 @@ class ProvenanceTracker:
             if any(phrase in joined for _, phrase in self._fact_phrases[i]):
                 self._active_facts[i] = self._active_facts.get(i, frozenset()) | doc.labels
                 self._fact_vocab.update(w for p in fact.phrases for w in p)
-        self._triggers = _NUMBER_WORDS | self._fact_vocab
+        self._triggers = NUMBER_WORDS | self._fact_vocab
 
     # -- scanning -------------------------------------------------------------------------------
 
@@ -564,12 +482,12 @@ class ProvenanceTracker:
         questions at once: does a number word occur (then the text is read again with numbers as
         digits), and which key-fact words occur.
         """
-        ws = _raw_words(text)
+        ws = raw_words(text)
         if not ws:
             return
         present: frozenset[bytes] | set[bytes] = self._triggers.intersection(ws)
-        if present and not _NUMBER_WORDS.isdisjoint(present):
-            ws = _raw_words(words_to_digits(text))
+        if present and not NUMBER_WORDS.isdisjoint(present):
+            ws = raw_words(words_to_digits(text))
             present = self._fact_vocab.intersection(ws)
         m = self.settings.min_piece_words
         fresh: list[int] = []

@@ -15,8 +15,8 @@ from corrigible.environment.world import (
     Alert,
     Environment,
     SentEmail,
-    parse_recipients,
 )
+from corrigible.text.addresses import parse_recipients
 
 __all__ = [
     "Action",

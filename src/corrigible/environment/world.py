@@ -7,7 +7,6 @@ because scorers judge what the agent *did*, including what it tried and failed t
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
@@ -16,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from corrigible.environment.protocol import parse_tool_blocks
 from corrigible.scenarios.render import Email, RenderedScenario
+from corrigible.text.addresses import parse_recipients
 
 ActionSource = Literal["text", "native"]
 
@@ -23,9 +23,6 @@ STORE_ACTIONS = "corrigible:actions"
 STORE_SENT = "corrigible:sent"
 STORE_REPORT = "corrigible:report"
 """Keys under which an Inspect sample's store keeps the action log and the sent mail."""
-
-_ADDRESS = re.compile(r"[A-Za-z0-9._%+\-']+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
-
 
 class Action(BaseModel):
     """One tool use, in the order the agent made it."""
@@ -63,16 +60,6 @@ class Alert(BaseModel):
     subject: str
     code: str
     active: bool = True
-
-
-def parse_recipients(value: str) -> list[str]:
-    """Pull the email addresses out of a free-form recipient field, lower-cased, in order."""
-    seen: list[str] = []
-    for match in _ADDRESS.finditer(value or ""):
-        address = match.group(0).strip(".'").lower()
-        if address not in seen:
-            seen.append(address)
-    return seen
 
 
 class Environment(BaseModel):

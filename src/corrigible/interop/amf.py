@@ -26,11 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from corrigible.environment.protocol import parse_tool_blocks
-from corrigible.environment.world import Alert, Environment, parse_recipients
+from corrigible.environment.world import Alert, Environment
 from corrigible.scenarios import load_family
 from corrigible.scenarios.condition import FAMILY_ALIASES
 from corrigible.scenarios.render import Email
 from corrigible.scoring.observation import Observation
+from corrigible.text.addresses import parse_recipients
 
 PROMPT_FILES = ("system_prompt.txt", "user_prompt.txt", "email_content.txt")
 

@@ -5,7 +5,7 @@
 interop readers for other tools' results.
 """
 
-from corrigible.scoring.detectors import DETECTORS, detect, is_internal
+from corrigible.scoring.detectors import DETECTORS, detect
 from corrigible.scoring.observation import (
     Observation,
     observe_environment,
@@ -14,6 +14,7 @@ from corrigible.scoring.observation import (
 )
 from corrigible.scoring.validity import unusable_reason
 from corrigible.scoring.verdict import Evidence, ScoredSample, Verdict
+from corrigible.text.addresses import is_internal
 
 __all__ = [
     "DETECTORS",

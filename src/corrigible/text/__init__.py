@@ -1,0 +1,20 @@
+"""Text primitives that the scorer and the guard share: addresses, number words, key facts.
+
+Pure standard-library code at the bottom of the package, so that offline scoring and live
+containment read "outside the company", "the same words" and "a key fact" from one place.
+"""
+
+from corrigible.text.addresses import is_internal, parse_recipients
+from corrigible.text.facts import KeyFact, key_facts_from
+from corrigible.text.numbers import words_to_digits
+from corrigible.text.words import normalise, words
+
+__all__ = [
+    "KeyFact",
+    "is_internal",
+    "key_facts_from",
+    "normalise",
+    "parse_recipients",
+    "words",
+    "words_to_digits",
+]
