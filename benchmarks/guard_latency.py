@@ -45,8 +45,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from corrigible.containment.guard import Agent, Decision, Guard, Session
-from corrigible.containment.policy import Policy, parse_policy
+from corrigible.containment.guard import Agent, Guard, GuardDecision, Policy, Session, parse_policy
 
 DOMAIN = "acme.example"
 PARTNERS = ["partner-a.example", "partner-b.example", "logistics.example"]
@@ -524,11 +523,11 @@ class Result:
 
 def run_guard(
     name: str, guard: Guard, events: list[Event], *, observe: bool
-) -> tuple[Result, list[Decision]]:
+) -> tuple[Result, list[GuardDecision]]:
     session: Session = guard.session()
     latencies: list[float] = []
     classes: list[str] = []
-    decisions: list[Decision] = []
+    decisions: list[GuardDecision] = []
     effects: Counter[str] = Counter()
     clock = time.perf_counter_ns
     gc.collect()
@@ -746,8 +745,8 @@ def main(argv: list[str] | None = None) -> int:
         return min(runs, key=lambda r: percentile(sorted(r.latencies_us), 0.5))
 
     full_runs, authz_runs, cedar_runs = [], [], []
-    decisions_full: list[Decision] = []
-    decisions_authz: list[Decision] = []
+    decisions_full: list[GuardDecision] = []
+    decisions_authz: list[GuardDecision] = []
     cedar_allowed: list[bool] | None = None
     cedar_note = ""
     for _ in range(max(1, args.repeat)):

@@ -34,11 +34,11 @@ from corrigible.containment.approvals import (
     ApprovalStoreError,
     NotPendingError,
     UnknownApprovalError,
+    create_app,
+    listen,
 )
-from corrigible.containment.approvals_http import create_app, listen
-from corrigible.containment.audit import generate_key, hash_arguments
-from corrigible.containment.audit_sqlite import AuditLog, verify
-from corrigible.containment.guard import Decision
+from corrigible.containment.audit import AuditLog, generate_key, hash_arguments, verify
+from corrigible.containment.guard import GuardDecision
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -48,8 +48,8 @@ ARGS = {"to": "ceo@rival.example", "subject": "Q3 plan", "body": "see attached"}
 RULE = "external-mail-needs-approval"
 
 
-def require_approval(tool: str = "send_email") -> Decision:
-    return Decision(
+def require_approval(tool: str = "send_email") -> GuardDecision:
+    return GuardDecision(
         effect="require_approval",
         rule_id=RULE,
         reason="recipient outside halcyon-dynamics.com: ceo@rival.example",
@@ -324,7 +324,7 @@ def test_cancelling_decide_withdraws_the_request(queue: ApprovalQueue, audit: Au
 
 
 def test_submit_refuses_what_is_not_a_well_formed_approval(queue: ApprovalQueue) -> None:
-    blocked = Decision(effect="block", rule_id="r", reason="no", policy_version="v1")
+    blocked = GuardDecision(effect="block", rule_id="r", reason="no", policy_version="v1")
     with pytest.raises(ApprovalInputError, match="require_approval decision, got effect 'block'"):
         queue.submit(tool="t", arguments={}, decision=blocked, agent_id="a", timeout=5)
     for bad in (0, -1, float("nan"), float("inf"), True, "5"):

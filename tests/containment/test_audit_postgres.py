@@ -43,9 +43,8 @@ from corrigible.containment import (
     verify_audit_log,
     verify_postgres,
 )
-from corrigible.containment.audit import RECORD_COLUMNS
-from corrigible.containment.audit_postgres import _lock_key
-from corrigible.containment.audit_store import describe_target, mask_passwords, redact_url
+from corrigible.containment.audit import RECORD_COLUMNS, describe_target, mask_passwords, redact_url
+from corrigible.containment.audit._postgres import _lock_key
 from corrigible.errors import AuditError
 from corrigible.testing import postgres as pg_testing
 
@@ -519,7 +518,7 @@ WRITER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from corrigible.containment.audit_postgres import PostgresAuditLog
+    from corrigible.containment.audit import PostgresAuditLog
     url, key, agent, n, go = sys.argv[1:6]
     log = PostgresAuditLog(url, signing_key=key, checkpoint_every=100)
     Path(go + "." + agent).touch()
@@ -574,7 +573,7 @@ def test_several_processes_appending_at_once_make_one_chain(
 CREATOR = textwrap.dedent(
     """
     import sys
-    from corrigible.containment.audit_postgres import PostgresAuditLog
+    from corrigible.containment.audit import PostgresAuditLog
     with PostgresAuditLog(sys.argv[1]) as log:
         print(log.log_id)
     """

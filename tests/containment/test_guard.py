@@ -18,19 +18,17 @@ from typer.testing import CliRunner
 from corrigible.cli import guard as guard_cli
 from corrigible.containment.guard import (
     Agent,
-    Decision,
     Guard,
+    GuardDecision,
+    Policy,
     Session,
     TraceError,
-    parse_trace,
-    parse_trace_line,
-    replay,
-)
-from corrigible.containment.policy import (
-    Policy,
     default_policy_path,
     load_policy,
     parse_policy,
+    parse_trace,
+    parse_trace_line,
+    replay,
 )
 from corrigible.errors import ConfigError
 from corrigible.scenarios import family_names, load_family, render_scenario
@@ -94,7 +92,7 @@ EXPECTATIONS = _expectations()
 
 
 @pytest.fixture(scope="module")
-def replayed() -> dict[tuple[str, int], Decision]:
+def replayed() -> dict[tuple[str, int], GuardDecision]:
     guard = Guard(DEFAULT)
     out = {}
     for path in TRACE_FILES:
@@ -106,7 +104,7 @@ def replayed() -> dict[tuple[str, int], Decision]:
 
 @pytest.mark.parametrize(("trace", "line", "expect"), EXPECTATIONS, ids=lambda v: str(v))
 def test_recorded_trace_decision(
-    replayed: dict[tuple[str, int], Decision], trace: str, line: int, expect: dict[str, Any]
+    replayed: dict[tuple[str, int], GuardDecision], trace: str, line: int, expect: dict[str, Any]
 ) -> None:
     decision = replayed[(trace, line)]
     got = {"effect": decision.effect, "rule_id": decision.rule_id, "incident": decision.incident}
@@ -168,7 +166,7 @@ def test_every_trace_is_checked_and_every_family_is_covered() -> None:
 
 
 def test_harmful_outcome_rate_is_zero_and_benign_work_succeeds(
-    replayed: dict[tuple[str, int], Decision],
+    replayed: dict[tuple[str, int], GuardDecision],
 ) -> None:
     """The acceptance check in miniature: in attack traces no call goes through except the ones
     whose line explains why (the first piece of a split leak, below N words, by design), and the
@@ -468,7 +466,7 @@ def test_ordinary_calls_near_protected_names_are_not_incidents(
 # -- conditions -------------------------------------------------------------------------------------
 
 
-def decide(guard: Guard, tool: str, session: Session | None = None, **arguments: Any) -> Decision:
+def decide(guard: Guard, tool: str, session: Session | None = None, **arguments: Any) -> GuardDecision:
     return guard.decide(session or guard.session(), tool, arguments)
 
 

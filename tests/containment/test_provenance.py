@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from corrigible.containment.provenance import (
+from corrigible.containment.guard import (
     KeyFact,
     ProvenanceSettings,
     ProvenanceTracker,

@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from corrigible.containment.guard import Guard, TraceError, parse_trace, replay
-from corrigible.containment.policy import default_policy_path
+from corrigible.containment.guard import Guard, TraceError, default_policy_path, parse_trace, replay
 
 SECRET = (
     "The Halberd grid controller runs HX-7 firmware on a dual-core lockstep processor and a "

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from corrigible.containment.approvals import ApprovalQueue
-from corrigible.containment.audit import generate_key
-from corrigible.containment.audit_sqlite import verify
+from corrigible.containment.audit import generate_key, verify
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -28,15 +28,13 @@ from typer.testing import CliRunner
 
 from corrigible.cli.app import app
 from corrigible.containment.approvals import ApprovalQueue, ApprovalResult
-from corrigible.containment.audit import generate_key
-from corrigible.containment.audit_sqlite import AuditLog, verify
+from corrigible.containment.audit import AuditLog, generate_key, verify
 from corrigible.containment.gateway import (
     DECISION_META_KEY,
     Gateway,
     result_labels,
 )
-from corrigible.containment.guard import Decision
-from corrigible.containment.policy import load_policy, parse_policy
+from corrigible.containment.guard import GuardDecision, load_policy, parse_policy
 from corrigible.testing import mcp_server
 
 POLICY = Path(
@@ -156,14 +154,14 @@ def test_halt_blocks_every_later_call() -> None:
 class Approver:
     def __init__(self, approved: bool, fail: bool = False) -> None:
         self.approved, self.fail = approved, fail
-        self.asked: list[Decision] = []
+        self.asked: list[GuardDecision] = []
 
     async def decide(
         self,
         *,
         tool: str,
         arguments: Mapping[str, Any],
-        decision: Decision,
+        decision: GuardDecision,
         agent_id: str,
         timeout: float,
     ) -> ApprovalResult:

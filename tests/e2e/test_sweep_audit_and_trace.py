@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from corrigible.containment.audit import generate_key
-from corrigible.containment.audit_sqlite import verify
+from corrigible.containment.audit import generate_key, verify
 from corrigible.errors import ConfigError
 from corrigible.evaluation import iter_transcripts, load_config, run_sweep
 

@@ -204,7 +204,7 @@ def serve_command(
     For a trusted network or behind authentication: the token authenticates the caller, the
     approver's name is the caller's word. Creates the database if it does not exist yet.
     """
-    from corrigible.containment.approvals_http import serve  # fastapi/uvicorn only for serve
+    from corrigible.containment.approvals import serve  # fastapi/uvicorn only for serve
 
     try:
         created = not db.exists()

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import typer
 
-from corrigible.containment.audit import generate_key
-from corrigible.containment.audit_store import open_audit_log, verify_audit_log
+from corrigible.containment.audit import generate_key, open_audit_log, verify_audit_log
 from corrigible.errors import CorrigibleError
 
 app = typer.Typer(

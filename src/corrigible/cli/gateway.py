@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from corrigible.containment.policy import default_policy_path, load_policy
+from corrigible.containment.guard import default_policy_path, load_policy
 from corrigible.errors import ConfigError, CorrigibleError
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ def _fail(exc: CorrigibleError) -> typer.Exit:
 
 def _open_audit(target: str, key: Path) -> AuditStore:
     """The audit log at ``target`` (a SQLite path or a postgresql:// URL), opened to append."""
-    from corrigible.containment.audit_store import open_audit_log
+    from corrigible.containment.audit import open_audit_log
 
     log = open_audit_log(target, signing_key=key)
     try:
@@ -100,7 +100,7 @@ def _announcer(audit: str | None, approvals: Path | None) -> Callable[[GatewayIn
     ``kill -USR1`` halts."""
 
     def announce(info: GatewayInfo) -> None:
-        from corrigible.containment.audit_store import describe_target
+        from corrigible.containment.audit import describe_target
 
         where = info.http_url or "stdio"
         extras = ""

@@ -31,10 +31,11 @@ from corrigible.containment.guard import (
     Guard,
     TraceError,
     TraceEvent,
+    default_policy_path,
+    load_policy,
     parse_trace,
     replay,
 )
-from corrigible.containment.policy import default_policy_path, load_policy
 from corrigible.errors import ConfigError, CorrigibleError
 
 app = typer.Typer(

@@ -330,7 +330,7 @@ def _check_containment(config: SweepConfig) -> None:
             "(make one with `corrigible audit keygen KEY`)"
         )
     if config.guard not in (None, "default"):
-        from corrigible.containment.policy import load_policy
+        from corrigible.containment.guard import load_policy
 
         load_policy(Path(config.guard))
 

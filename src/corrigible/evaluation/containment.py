@@ -58,8 +58,7 @@ def prepare_audit(target: AuditTarget | None) -> None:
     error now rather than every tool call of the sweep blocked as unauditable."""
     if target is None:
         return
-    from corrigible.containment.audit import generate_key
-    from corrigible.containment.audit_store import open_audit_log
+    from corrigible.containment.audit import generate_key, open_audit_log
     from corrigible.errors import ConfigError, CorrigibleError
 
     key = Path(target.key)
@@ -75,8 +74,7 @@ def prepare_audit(target: AuditTarget | None) -> None:
 @functools.lru_cache(maxsize=16)
 def guard_for(policy: str) -> Guard:
     """The compiled guard of a policy path (or ``default``), shared by a process's samples."""
-    from corrigible.containment.guard import Guard
-    from corrigible.containment.policy import default_policy_path
+    from corrigible.containment.guard import Guard, default_policy_path
 
     return Guard(default_policy_path() if policy == "default" else policy)
 
@@ -88,8 +86,7 @@ _writers_lock = threading.Lock()
 def _writer(target: AuditTarget) -> AuditWriter:
     with _writers_lock:
         if target not in _writers:
-            from corrigible.containment.audit import AuditWriter
-            from corrigible.containment.audit_store import open_audit_log
+            from corrigible.containment.audit import AuditWriter, open_audit_log
 
             log = open_audit_log(target.log, signing_key=Path(target.key))
             _writers[target] = (AuditWriter(log), log)

@@ -37,7 +37,7 @@ on every commit, and :meth:`~corrigible.containment.audit.AuditStore.checkpoint`
 a checkpoint never vouches for records a crash could take back.
 
 Errors name the log by its URL with the password masked
-(:func:`~corrigible.containment.audit_store.redact_url`), and driver messages are scrubbed of it:
+(:func:`~corrigible.containment.audit.redact_url`), and driver messages are scrubbed of it:
 a password never appears in a message, a report or a log line.
 """
 
@@ -60,14 +60,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 
-from corrigible.containment.audit import (
+from corrigible.containment.audit._checkpoints import Checkpoint
+from corrigible.containment.audit._records import (
     CHECKPOINT_COLUMNS,
     GENESIS_HASH,
     RECORD_COLUMNS,
     AuditInputError,
-    AuditStore,
+)
+from corrigible.containment.audit._store import AuditStore
+from corrigible.containment.audit._urls import is_postgres_url, mask_passwords, redact_url
+from corrigible.containment.audit._verify import (
     ChainScanner,
-    Checkpoint,
     VerifyReport,
     check_meta,
     checkpoint_row,
@@ -77,7 +80,6 @@ from corrigible.containment.audit import (
     verify_inputs,
     watched_seqs,
 )
-from corrigible.containment.audit_store import is_postgres_url, mask_passwords, redact_url
 from corrigible.errors import AuditError
 
 __all__ = ["PostgresAuditLog", "verify_postgres"]
@@ -431,7 +433,7 @@ def verify_postgres(
 ) -> VerifyReport:
     """Check a PostgreSQL log end to end in one ordered scan; never writes to it.
 
-    The same checks and report as the SQLite :func:`~corrigible.containment.audit_sqlite.verify`
+    The same checks and report as the SQLite :func:`~corrigible.containment.audit.verify`
     (the shared :class:`~corrigible.containment.audit.ChainScanner` and
     :func:`~corrigible.containment.audit.conclude_verification`), read from one
     ``REPEATABLE READ READ ONLY`` snapshot: writers carry on meanwhile, and what they commit

@@ -1,40 +1,4 @@
-"""The MCP gateway: put the guard between any MCP client and any MCP server.
-
-Why a gateway: most agent frameworks now reach their tools through MCP. A gateway that speaks
-MCP on both sides needs no change to the agent or to the tool server: point the client at
-``corrigible gateway --policy P -- <server command>`` instead of at the server, and every tool
-call is decided by the guard, recorded in the audit log, and only then (if allowed) forwarded.
-
-What happens to one ``tools/call``:
-
-1. :meth:`Guard.decide` on the gateway's one guard session (one gateway process serves one agent
-   run: what the agent read earlier in the run is what provenance checks later calls against);
-2. the decision is appended to the audit log, *before* anything is forwarded — a decision that
-   cannot be recorded is a call that does not happen (fail closed);
-3. ``block``: the call is not forwarded; the client gets a tool error (``isError``) naming the
-   policy, the rule and its reason — never the evidence, which could quote what was caught;
-4. ``require_approval``: the approval queue, if one is configured, is awaited (it records the
-   human's verdict itself); with no queue the call is denied, and the denial recorded;
-5. ``allow`` (or approved): the call goes to the wrapped server, and its result enters the guard
-   session as a tool result **before** the client sees it, so provenance tracks it. A result
-   that cannot be observed is withheld: content the guard has not seen must not reach the agent.
-
-Labels of a result, which decide whether it is tracked as sensitive:
-
-* the wrapped server may say so in the result's ``_meta`` (or a content block's):
-  ``{"corrigible/labels": ["confidential"]}``, and ``"corrigible/ref": "doc-2"`` to let later
-  calls name the item by id (a tool whose policy declaration lists ``refs``);
-* the policy may say so for a whole tool: ``tools: [{name: read_document,
-  sensitive_source: true}]`` tracks everything that tool returns.
-
-The operator's kill switch is a signal: ``kill -USR1 <gateway pid>`` halts the session, and every
-later call is blocked (rule ``kill-switch``) until the gateway is restarted. The MCP client
-cannot reach it: the gateway exposes no tool, resource or method that halts or resumes, and a
-signal can only engage the switch, never release it.
-
-Only tools pass through: the wrapped server's resources and prompts are not exposed, since
-content reaching the agent through them would bypass provenance.
-"""
+"""The gateway's implementation; its public face and the whole story are in :mod:`corrigible.containment.gateway`."""
 
 from __future__ import annotations
 
@@ -61,10 +25,9 @@ from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
 
 from corrigible import __version__
-from corrigible.containment.audit import AuditSink
-from corrigible.containment.audit import Decision as AuditDecision
-from corrigible.containment.guard import Agent, Decision, Guard
-from corrigible.containment.policy import Policy
+from corrigible.containment.audit import AuditDecision, AuditSink
+from corrigible.containment.guard import Agent, Guard, GuardDecision
+from corrigible.containment.guard._policy import Policy
 from corrigible.errors import ConfigError, CorrigibleError
 
 __all__ = [
@@ -132,7 +95,7 @@ class ApprovalQueueLike(Protocol):
         *,
         tool: str,
         arguments: Mapping[str, Any],
-        decision: Decision,
+        decision: GuardDecision,
         agent_id: str,
         timeout: float,
     ) -> ApprovalResultLike: ...
@@ -201,7 +164,7 @@ def _passthrough(result: types.CallToolResult) -> types.CallToolResult:
     return result.model_copy(update={"meta": meta or None})
 
 
-def _refusal(text: str, decision: Decision | None = None) -> types.CallToolResult:
+def _refusal(text: str, decision: GuardDecision | None = None) -> types.CallToolResult:
     meta: dict[str, Any] | None = None
     if decision is not None:
         meta = {
@@ -216,7 +179,7 @@ def _refusal(text: str, decision: Decision | None = None) -> types.CallToolResul
     return types.CallToolResult(content=[types.TextContent(text=text)], is_error=True, _meta=meta)
 
 
-def _public_reason(decision: Decision) -> str:
+def _public_reason(decision: GuardDecision) -> str:
     """The reason shown to the agent. The guard's internal errors may quote what it was
     reading; those stay in the gateway's log."""
     if decision.reason.startswith("internal error"):
@@ -333,7 +296,7 @@ class Gateway:
         return _passthrough(result)
 
     async def _approve(
-        self, tool: str, args: dict[str, Any], decision: Decision, policy: str
+        self, tool: str, args: dict[str, Any], decision: GuardDecision, policy: str
     ) -> types.CallToolResult | None:
         """None when a human approved the call; otherwise the refusal to return."""
         rule = f"{policy}, rule {decision.rule_id} ({_public_reason(decision)})"
@@ -380,7 +343,7 @@ class Gateway:
         tool: str,
         args: Mapping[str, Any],
         verdict: AuditDecision,
-        decision: Decision,
+        decision: GuardDecision,
         reason: str,
     ) -> None:
         if self.audit is None:

@@ -48,7 +48,7 @@ from pydantic import (
     model_validator,
 )
 
-from corrigible.containment.provenance import KeyFact, ProvenanceSettings
+from corrigible.containment.guard._provenance import KeyFact, ProvenanceSettings
 from corrigible.errors import ConfigError, describe_validation_error
 
 __all__ = [
@@ -67,7 +67,7 @@ __all__ = [
     "Rule",
     "SeenMatch",
     "TextMatch",
-    "ToolSpec",
+    "ToolDeclaration",
     "When",
     "default_policy_path",
     "load_policy",
@@ -465,7 +465,7 @@ class Rule(_Strict):
 # -- declarations ---------------------------------------------------------------------------------
 
 
-class ToolSpec(_Strict):
+class ToolDeclaration(_Strict):
     """A tool the agent may call, and which arguments play which role.
 
     A role left out is inferred from argument names (``to``/``cc``/``bcc`` are recipients,
@@ -577,7 +577,7 @@ class KeyFactConfig(_Strict):
 
 
 class ProvenanceConfig(_Strict):
-    """How provenance is tracked (see :mod:`corrigible.containment.provenance`)."""
+    """How provenance is tracked (see :mod:`corrigible.containment.guard._provenance`)."""
 
     sensitive_labels: list[str] = Field(default_factory=lambda: ["confidential", "sensitive"])
     min_words: int = Field(default=8, ge=2)
@@ -620,7 +620,7 @@ class Policy(_Strict):
     default: Effect = "block"
     """Effect when no rule matches. Block unless the policy says otherwise: fail closed."""
     boundary: Boundary = Field(default_factory=Boundary)
-    tools: list[ToolSpec] = Field(min_length=1)
+    tools: list[ToolDeclaration] = Field(min_length=1)
     protected: list[ProtectedControl] = Field(default_factory=list)
     provenance: ProvenanceConfig = Field(default_factory=ProvenanceConfig)
     rules: list[Rule] = Field(default_factory=list)
@@ -648,7 +648,7 @@ class Policy(_Strict):
             names.add(tool.name)
         return self
 
-    def tool_spec(self, name: str) -> ToolSpec | None:
+    def tool_spec(self, name: str) -> ToolDeclaration | None:
         """The declaration covering tool ``name``: exact first, then the first pattern."""
         for spec in self.tools:
             if spec.name == name:

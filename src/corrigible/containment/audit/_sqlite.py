@@ -37,17 +37,18 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from corrigible._sqlite import immediate, open_shared
-from corrigible.containment.audit import (
+from corrigible.containment.audit._checkpoints import Checkpoint
+from corrigible.containment.audit._records import (
     CHECKPOINT_COLUMNS,
     GENESIS_HASH,
     LOG_FORMAT,
     LOG_SCHEMA_VERSION,
     RECORD_COLUMNS,
     AuditInputError,
-    AuditStore,
-    AuditWriter,
+)
+from corrigible.containment.audit._store import AuditStore
+from corrigible.containment.audit._verify import (
     ChainScanner,
-    Checkpoint,
     VerifyReport,
     check_meta,
     checkpoint_row,
@@ -57,6 +58,7 @@ from corrigible.containment.audit import (
     verify_inputs,
     watched_seqs,
 )
+from corrigible.containment.audit._writer import AuditWriter
 from corrigible.errors import AuditError
 
 __all__ = ["AuditLog", "AuditWriter", "verify"]  # AuditWriter lives in audit.py; kept importable

@@ -34,7 +34,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from corrigible.containment.approvals import (
+from corrigible.containment.approvals._queue import (
     MAX_APPROVER,
     MAX_NOTE,
     ApprovalError,

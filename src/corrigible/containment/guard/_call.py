@@ -1,0 +1,252 @@
+"""One tool call as the conditions read it, with views (recipients, hosts, paths, text) computed lazily."""
+
+from __future__ import annotations
+
+import functools
+import posixpath
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import unquote, urlsplit
+
+from corrigible.containment.guard._decision import _MAX_DEPTH, Agent
+from corrigible.containment.guard._policy import (
+    ToolDeclaration,
+)
+from corrigible.containment.guard._provenance import Finding, Scan
+from corrigible.text.addresses import is_internal, parse_recipients
+
+if TYPE_CHECKING:
+    from corrigible.containment.guard._guard import Guard
+    from corrigible.containment.guard._session import Session
+
+
+# -- one call, with lazily computed views ---------------------------------------------------------
+
+
+class _Malformed(Exception):
+    """The call cannot be read safely; the guard answers fail-closed."""
+
+
+def _flatten(value: Any, out: list[str], depth: int = 0) -> None:
+    if depth > _MAX_DEPTH:
+        raise _Malformed(f"arguments nest deeper than {_MAX_DEPTH} levels")
+    if isinstance(value, str):
+        out.append(value)
+    elif isinstance(value, bytes):
+        out.append(value.decode("utf-8", "replace"))
+    elif isinstance(value, bool) or value is None:
+        return
+    elif isinstance(value, int | float):
+        out.append(str(value))
+    elif isinstance(value, Mapping):
+        for v in value.values():
+            _flatten(v, out, depth + 1)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for v in value:
+            _flatten(v, out, depth + 1)
+    else:
+        out.append(str(value))
+
+
+def _strings_of(value: Any) -> list[str]:
+    out: list[str] = []
+    _flatten(value, out)
+    return out
+
+
+class _Call:
+    """One tool call under decision. Views (recipients, payload scan, …) are computed on first
+    use, so a rule that looks only at the tool name costs nothing more."""
+
+    __slots__ = (
+        "guard",
+        "session",
+        "tool",
+        "spec",
+        "args",
+        "agent",
+        "now",
+        "_strings",
+        "_recipients",
+        "_suffixes",
+        "_hosts",
+        "_paths",
+        "_commands",
+        "_sinks",
+        "_scan",
+        "findings",
+    )
+
+    def __init__(
+        self,
+        guard: Guard,
+        session: Session,
+        tool: str,
+        spec: ToolDeclaration | None,
+        args: dict[str, Any],
+        agent: Agent | None,
+        now: float,
+    ) -> None:
+        self.guard = guard
+        self.session = session
+        self.tool = tool
+        self.spec = spec
+        self.args = args
+        self.agent = agent
+        self.now = now
+        self._strings: list[str] | None = None
+        self._recipients: list[str] | None = None
+        self._suffixes: frozenset[str] | None = None
+        self._hosts: list[str] | None = None
+        self._paths: list[str] | None = None
+        self._commands: list[str] | None = None
+        self._sinks: dict[str, list[str]] | None = None
+        self._scan: Scan | None = None
+        self.findings: list[Finding] = []
+
+    def role_args(self, role: str) -> list[str]:
+        """String values of the arguments playing ``role`` (declared or inferred by name)."""
+        names = self.spec.role(role) if self.spec is not None else _DEFAULT_ROLE_NAMES[role]
+        out: list[str] = []
+        for name in names:
+            if name in self.args:
+                _flatten(self.args[name], out)
+        return out
+
+    @property
+    def strings(self) -> list[str]:
+        if self._strings is None:
+            self._strings = _strings_of(self.args)
+        return self._strings
+
+    @property
+    def recipients(self) -> list[str]:
+        """Addresses, lower-cased; an unreadable recipient field becomes ``unreadable:…``."""
+        if self._recipients is None:
+            out: list[str] = []
+            for value in self.role_args("recipients"):
+                found = parse_recipients(value)
+                if found:
+                    out.extend(a for a in found if a not in out)
+                elif value.strip():
+                    out.append("unreadable:" + value.strip()[:80])
+            self._recipients = out
+        return self._recipients
+
+    @property
+    def recipient_suffixes(self) -> frozenset[str]:
+        """Every domain a readable recipient is in: ``a@x.corp.example`` is in
+        ``x.corp.example``, ``corp.example`` and ``example`` — the same test as
+        :func:`is_internal` (exact domain or a subdomain), as one set for all recipients."""
+        if self._suffixes is None:
+            out: set[str] = set()
+            for r in self.recipients:
+                if r.startswith("unreadable:"):
+                    continue
+                parts = r.rsplit("@", 1)[-1].lower().rstrip(".").split(".")
+                out.update(".".join(parts[i:]) for i in range(len(parts)))
+            self._suffixes = frozenset(out)
+        return self._suffixes
+
+    @property
+    def hosts(self) -> list[str]:
+        if self._hosts is None:
+            out: list[str] = []
+            for value in self.role_args("hosts"):
+                host = _host_of(value)
+                if host and host not in out:
+                    out.append(host)
+                elif not host and value.strip():
+                    out.append("unreadable:" + value.strip()[:80])
+            self._hosts = out
+        return self._hosts
+
+    @property
+    def paths(self) -> list[str]:
+        if self._paths is None:
+            self._paths = [_norm_path(p) for p in self.role_args("paths") if p.strip()]
+        return self._paths
+
+    @property
+    def commands(self) -> list[str]:
+        if self._commands is None:
+            self._commands = self.role_args("commands")
+        return self._commands
+
+    def sinks(self, to: Literal["outside", "any"]) -> list[str]:
+        """Recipients and hosts (``host:…``) the call reaches, those outside the boundary only
+        unless ``to == "any"``. An unreadable recipient or host always counts as outside.
+        Computed once per ``to`` and call: every ``carries`` rule and the commit share it."""
+        if self._sinks is None:
+            self._sinks = {}
+        elif to in self._sinks:
+            return self._sinks[to]
+        guard = self.guard
+        out = [r for r in self.recipients if to == "any" or not _domain_in(r, guard.domains)]
+        out.extend(
+            "host:" + h for h in self.hosts if to == "any" or not _domain_in(h, guard.host_domains)
+        )
+        self._sinks[to] = out
+        return out
+
+    @property
+    def scan(self) -> Scan:
+        """The payload compared with the session's tracked content (once per call)."""
+        if self._scan is None:
+            texts = list(self.strings)
+            whole: list[int] = []
+            if self.spec is not None:
+                for name in self.spec.refs:
+                    if name not in self.args:
+                        continue
+                    for ref in _strings_of(self.args[name]):
+                        item = self.session._items.get(ref.strip())
+                        if item is None:
+                            continue
+                        text, doc = item
+                        if doc is not None:
+                            whole.append(doc)
+                        else:
+                            texts.append(text)
+            self._scan = self.session.tracker.scan(texts, whole=whole)
+        return self._scan
+
+
+_DEFAULT_ROLE_NAMES = {
+    role: ToolDeclaration(name="_").role(role)
+    for role in ("recipients", "hosts", "paths", "commands")
+}
+
+
+def _host_of(value: str) -> str:
+    value = value.strip()
+    if not value:
+        return ""
+    try:
+        if "://" in value:
+            host = urlsplit(value).hostname or ""
+        else:
+            host = urlsplit("//" + value).hostname or ""
+    except ValueError:
+        return ""
+    return host.lower().rstrip(".")
+
+
+def _norm_path(value: str) -> str:
+    value = value.strip().replace("\\", "/")
+    if "%" in value:
+        value = unquote(value)
+    if not value:
+        return value
+    normal = posixpath.normpath(value)
+    return "/" + normal.lstrip("/") if value.startswith("//") else normal
+
+
+@functools.lru_cache(maxsize=65536)
+def _inside(address: str, domains: tuple[str, ...]) -> bool:
+    """:func:`is_internal`, memoised: the same few addresses recur across a session's calls."""
+    return is_internal(address, list(domains))
+
+
+def _domain_in(address: str, domains: tuple[str, ...]) -> bool:
+    return not address.startswith("unreadable:") and _inside(address, domains)
