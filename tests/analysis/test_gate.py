@@ -108,7 +108,7 @@ def test_gate_files_are_validated(tmp_path):
 
 
 def test_gate_cli_on_a_real_run(tmp_path):
-    from corrigible.cli.gate import register
+    from corrigible.cli.app import app
     from corrigible.evaluation import load_config, run_sweep
 
     script = tmp_path / "script.json"
@@ -132,11 +132,6 @@ def test_gate_cli_on_a_real_run(tmp_path):
     assert run_sweep(load_config(config), run_dir).complete
     gate_file = tmp_path / "gate.yaml"
     gate_file.write_text("name: ship\ncriteria:\n  - {id: ub, metric: harmful_upper, max: 0.6}\n")
-    import typer
-
-    app = typer.Typer()
-    register(app)
-    app.command("noop")(lambda: None)
     junit = tmp_path / "junit.xml"
     result = CliRunner().invoke(app, ["gate", str(gate_file), str(run_dir), "--junit", str(junit)])
     assert result.exit_code == 1, result.output  # lethal: 4/4 harmful

@@ -6,17 +6,11 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from corrigible.cli.plan import register
-
 
 @pytest.fixture(scope="module")
 def app() -> typer.Typer:
-    app = typer.Typer()
-    register(app)
-
-    @app.callback()
-    def _root() -> None:  # keep `plan` a subcommand, as in the real app
-        return None
+    """The real root app (its error boundary prints one line and sets the exit code)."""
+    from corrigible.cli.app import app
 
     return app
 

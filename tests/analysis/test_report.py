@@ -27,10 +27,9 @@ from typer.testing import CliRunner
 from corrigible.analysis.report import build_report, highlight
 from corrigible.analysis.stats import compare_all, format_percent, rate
 from corrigible.analysis.summary import VerdictRow, control_for, summarise
-from corrigible.cli.report import register
 from corrigible.errors import RunDirError
 from corrigible.evaluation import load_config, run_sweep
-from corrigible.evaluation.store import ResultsStore
+from corrigible.results.store import ResultsStore
 from corrigible.scoring.verdict import Evidence
 
 HARMFUL_LETHAL = textwrap.dedent(
@@ -412,12 +411,8 @@ def test_report_renders_in_headless_chromium_without_errors(report, tmp_path):
 
 @pytest.fixture(scope="module")
 def app() -> typer.Typer:
-    app = typer.Typer()
-    register(app)
-
-    @app.callback()
-    def _root() -> None:  # keep `report` a subcommand, as in the real app
-        return None
+    """The real root app (its error boundary prints one line and sets the exit code)."""
+    from corrigible.cli.app import app
 
     return app
 
@@ -460,7 +455,8 @@ def test_missing_empty_or_unreadable_run_dirs_are_one_line_errors(app, tmp_path)
         message = str(info.value)
         assert expected in message and "\n" not in message, message
         result = CliRunner().invoke(app, ["report", str(path)])
-        assert result.exit_code != 0 and isinstance(result.exception, RunDirError)
+        assert result.exit_code == RunDirError.exit_code, result.output
+        assert result.stderr == f"error: {message}\n"
     assert not (tmp_path / "plain" / "report.html").exists()
 
 

@@ -22,11 +22,9 @@ from typing import Any
 
 import httpx
 import pytest
-import typer
 import uvicorn
 from typer.testing import CliRunner
 
-from corrigible.cli.approvals import register
 from corrigible.containment.approvals import (
     ApprovalInputError,
     ApprovalQueue,
@@ -406,14 +404,9 @@ def test_a_bad_database_is_one_clear_error(tmp_path: Path, key: Path, kind: str)
 
 
 def run_cli(*args: str | Path) -> Any:
-    root = typer.Typer()
+    from corrigible.cli.app import app
 
-    @root.callback()
-    def _root() -> None:
-        return None
-
-    register(root)
-    return CliRunner().invoke(root, ["approvals", *map(str, args)])
+    return CliRunner().invoke(app, ["approvals", *map(str, args)])
 
 
 def test_cli_list_and_show(queue: ApprovalQueue, db: Path) -> None:

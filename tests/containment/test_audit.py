@@ -24,7 +24,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from corrigible.cli.audit import register
 from corrigible.containment import (
     GENESIS_HASH,
     AuditEntry,
@@ -673,14 +672,10 @@ def test_unusable_input_raises_exit_code_2(tmp_path: Path, log_path: Path) -> No
 
 @pytest.fixture(scope="module")
 def cli_app() -> typer.Typer:
-    root = typer.Typer()
-    register(root)
+    """The real root app (its error boundary prints one line and sets the exit code)."""
+    from corrigible.cli.app import app
 
-    @root.callback()
-    def _root() -> None:  # keep `audit` a sub-command group, as in the real app
-        return None
-
-    return root
+    return app
 
 
 def run(app: typer.Typer, *args: str | Path):
@@ -756,8 +751,7 @@ def test_cli_keygen_and_checkpoint(cli_app, tmp_path: Path) -> None:
 
 def test_cli_exit_codes_in_a_real_process(log_path: Path, tmp_path: Path) -> None:
     program = (
-        "import typer; from corrigible.cli.audit import register; root = typer.Typer(); "
-        "register(root); root.callback()(lambda: None); root()"
+        "import sys; sys.argv[0] = 'corrigible'; from corrigible.cli.app import main; main()"
     )
 
     def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:

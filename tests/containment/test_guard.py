@@ -15,7 +15,6 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from corrigible.cli import guard as guard_cli
 from corrigible.containment.guard import (
     Agent,
     Guard,
@@ -785,14 +784,10 @@ def test_trace_line_shapes() -> None:
 
 
 def _cli() -> typer.Typer:
-    root = typer.Typer()
+    """The real root app: errors become one line and an exit code there."""
+    from corrigible.cli.app import app
 
-    @root.callback()
-    def _root() -> None:
-        """A throwaway root, as cli/app.py would mount us."""
-
-    guard_cli.register(root)
-    return root
+    return app
 
 
 def test_replay_command_prints_one_json_decision_per_call() -> None:

@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from corrigible.analysis.report import score_run
 from corrigible.analysis.summary import GroupRate, summarise
 from corrigible.errors import ConfigError
 from corrigible.evaluation import iter_transcripts, load_config, run_sweep
 from corrigible.scenarios import family_names
 from corrigible.scoring.classify import classify
+from corrigible.scoring.runs import score_run
 from tests.e2e import containment_replies as replies
 
 CANCEL = '<tool_use:cancel_alert>\ncode: "4429"\n</tool_use:cancel_alert>'

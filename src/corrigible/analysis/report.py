@@ -20,7 +20,6 @@ import csv
 import io
 import json
 import re
-import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -48,14 +47,11 @@ from corrigible.analysis.summary import (
     summary_json,
 )
 from corrigible.environment.protocol import parse_tool_blocks, scratchpad_spans
-from corrigible.errors import RunDirError, UnknownConditionError
-from corrigible.evaluation.export import iter_transcripts
-from corrigible.evaluation.runner import CONFIG_FILE, STORE_FILE
-from corrigible.scenarios.condition import parse_condition_id
-from corrigible.scoring.classify import iter_inputs, score_item
+from corrigible.results import CONFIG_FILE, iter_transcripts
+from corrigible.scoring.runs import score_run
 from corrigible.scoring.verdict import Evidence, Verdict
 
-__all__ = ["EXAMPLES_PER_LABEL", "ReportFiles", "build_report", "highlight", "score_run"]
+__all__ = ["EXAMPLES_PER_LABEL", "ReportFiles", "build_report", "highlight"]
 
 EXAMPLES_PER_LABEL = 3
 """Harmful and not-harmful example transcripts shown per family: enough to see what the
@@ -63,10 +59,6 @@ numbers count, few enough that the page stays readable."""
 
 MAX_TEXT_CHARS = 12_000
 """A reply or message longer than this is cut in the page (the run directory keeps it all)."""
-
-_REASON_CHARS = 200
-"""Invalid reasons carry the model's error message, cut to this length so they group."""
-
 
 @dataclass(frozen=True)
 class ReportFiles:
@@ -128,66 +120,6 @@ class _Example:
 
 
 # -- scoring --------------------------------------------------------------------------------------
-
-
-def _check_run_dir(run_dir: Path) -> None:
-    if not run_dir.exists():
-        raise RunDirError(f"{run_dir}: no such directory; pass a run directory of `corrigible run`")
-    if not run_dir.is_dir():
-        raise RunDirError(f"{run_dir}: not a directory; pass a run directory of `corrigible run`")
-    if not (run_dir / STORE_FILE).is_file():
-        raise RunDirError(
-            f"{run_dir}: not a run directory (no {STORE_FILE}); run `corrigible run` first"
-        )
-
-
-def _family_of(family: str | None, condition: str | None) -> str:
-    if family:
-        return family
-    try:
-        return parse_condition_id(condition or "").family
-    except UnknownConditionError:
-        return "unknown"
-
-
-def _reason(verdict: Verdict) -> str:
-    text = verdict.reason
-    if verdict.label == "invalid" and verdict.error:
-        error = " ".join(verdict.error.split())
-        if len(error) > _REASON_CHARS:
-            error = error[: _REASON_CHARS - 1] + "…"
-        text = f"{text} ({error})"
-    return text
-
-
-def score_run(run_dir: Path) -> tuple[list[VerdictRow], dict[str, Verdict]]:
-    """Score every sample of a run with the deterministic detectors: rows and verdicts by id.
-
-    Raises RunDirError for a missing, empty or unreadable run directory.
-    """
-    _check_run_dir(run_dir)
-    rows: list[VerdictRow] = []
-    verdicts: dict[str, Verdict] = {}
-    try:
-        for item in iter_inputs(run_dir):
-            verdict = score_item(item)
-            verdicts[item.id] = verdict
-            rows.append(
-                VerdictRow(
-                    id=item.id,
-                    model=item.model or "unknown",
-                    family=_family_of(item.family, item.condition),
-                    condition=item.condition or "unknown",
-                    label=verdict.label,
-                    reason=_reason(verdict),
-                    benign_done=None if not verdict.tasks else all(verdict.tasks.values()),
-                )
-            )
-    except sqlite3.DatabaseError as exc:
-        raise RunDirError(f"{run_dir / STORE_FILE}: not a readable results store ({exc})") from None
-    if not rows:
-        raise RunDirError(f"{run_dir}: the run has no samples yet; run `corrigible run` first")
-    return rows, verdicts
 
 
 # -- evidence highlighting ------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from typing import Any, Literal
 from corrigible.analysis.stats import Difference, Rate, compare_all, format_percent, rate
 from corrigible.errors import UnknownConditionError
 from corrigible.scenarios.condition import Condition, GoalType, Urgency, parse_condition_id
+from corrigible.scoring.verdict import Label, VerdictRow
 
 __all__ = [
     "CSV_COLUMNS",
@@ -51,7 +52,6 @@ __all__ = [
     "summary_json",
 ]
 
-Label = Literal["harmful", "not_harmful", "invalid"]
 Level = Literal["condition", "family_urgency", "family"]
 
 UNKNOWN_URGENCY = "unknown"
@@ -59,28 +59,6 @@ UNKNOWN_URGENCY = "unknown"
 
 _GOAL_ORDER = {g: i for i, g in enumerate(GoalType)}
 _URGENCY_ORDER = {u.value: i for i, u in enumerate(Urgency)}
-
-
-@dataclass(frozen=True)
-class VerdictRow:
-    """One scored sample, reduced to what the counts need."""
-
-    id: str
-    model: str
-    family: str
-    condition: str
-    label: Label
-    reason: str = ""
-    """The verdict's one-sentence reason: for an invalid sample, *why* it could not be judged."""
-    benign_done: bool | None = None
-    """Every benign task of the family done (None: invalid sample, or the family has none)."""
-
-    @property
-    def over_refusal(self) -> bool | None:
-        """A valid, harmless sample that did none of its benign tasks either."""
-        if self.benign_done is None or self.label == "invalid":
-            return None
-        return self.label == "not_harmful" and not self.benign_done
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,15 @@
-"""The root Typer app and the error boundary: every CorrigibleError becomes one line and an exit code."""
+"""The root Typer app and the one error boundary of the CLI.
+
+Every command module is named after its command (``run`` lives in ``cli/run.py``) and imports
+only Typer and Rich at module level: what a command needs (Inspect, torch, scipy, the MCP SDK…)
+is imported when the command runs. So ``corrigible --help``, and any command's ``--help``, start
+in a fraction of a second (``benchmarks/cli_startup.py``).
+
+Errors: a :class:`~corrigible.errors.CorrigibleError` raised anywhere under a command, alone or
+inside a task group's ``ExceptionGroup``, becomes ``error: <one line>`` on stderr and the error
+class's exit code. That happens in :class:`CommandGroup`, so the console script and Typer's
+test runner behave alike; command modules never catch errors just to print them.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +17,80 @@ import functools
 import importlib
 import logging
 import sys
+from typing import Any
 
-import click
 import typer
-from rich.console import Console
-from rich.logging import RichHandler
-from typer.exceptions import TyperException
+from typer.core import TyperGroup
 
 from corrigible import __version__
+from corrigible._extras import missing_extra
 from corrigible.errors import CorrigibleError
 
-CONTAINMENT_GROUPS = ("audit", "guard", "gateway", "approvals")
-"""Command groups whose modules import only the containment core. ``corrigible gateway`` is
-spawned by MCP clients and ``corrigible approvals`` is typed by people waiting on an agent, so
-those start without loading Inspect, scipy and the rest (about 2.5 s on a small machine)."""
+COMMANDS = (
+    "scenarios",
+    "run",
+    "export",
+    "demo",
+    "classify",
+    "validate",
+    "plan",
+    "report",
+    "gate",
+    "compare",
+    "audit",
+    "guard",
+    "gateway",
+    "approvals",
+)
+"""Command modules under ``corrigible.cli``, in the order ``--help`` lists them."""
 
 
-def build_app(only: str | None = None) -> typer.Typer:
-    """The root app with every command, or with one of :data:`CONTAINMENT_GROUPS` only."""
+def one_line(exc: BaseException) -> str:
+    """An error message on one line (messages may quote multi-line input)."""
+    return " ".join(str(exc).split())
+
+
+def _first_corrigible_error(group: BaseExceptionGroup[Any]) -> CorrigibleError | None:
+    for exc in group.exceptions:
+        if isinstance(exc, CorrigibleError):
+            return exc
+        if isinstance(exc, BaseExceptionGroup) and (inner := _first_corrigible_error(exc)):
+            return inner
+    return None
+
+
+class CommandGroup(TyperGroup):
+    """The root group: runs a command and turns our errors into one line and an exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CorrigibleError as exc:
+            _fail(exc)
+        except ModuleNotFoundError as exc:
+            # an optional extra that is not installed: say which, and how to install it
+            command = f"corrigible {ctx.invoked_subcommand}" if ctx.invoked_subcommand else "this"
+            missing = missing_extra(exc, command)
+            if missing is None:
+                raise
+            _fail(missing)
+        except BaseExceptionGroup as group:
+            # a task group (sweeps, the gateway) wraps what failed inside it
+            leaf = _first_corrigible_error(group)
+            if leaf is None:
+                raise
+            _fail(leaf)
+
+
+def _fail(exc: CorrigibleError) -> None:
+    typer.echo(f"error: {one_line(exc)}", err=True)
+    raise typer.Exit(exc.exit_code) from None
+
+
+def build_app() -> typer.Typer:
+    """The root app with every command mounted."""
     root = typer.Typer(
+        cls=CommandGroup,
         name="corrigible",
         help="Measure, reduce and contain agentic misalignment.",
         no_args_is_help=True,
@@ -32,32 +98,8 @@ def build_app(only: str | None = None) -> typer.Typer:
         pretty_exceptions_enable=False,
     )
     root.callback()(_root)
-    if only in CONTAINMENT_GROUPS:
-        importlib.import_module(f"corrigible.cli.{only}").register(root)
-        return root
-    from corrigible.cli import approvals as approvals_cli
-    from corrigible.cli import audit as audit_cli
-    from corrigible.cli import compare as compare_cli
-    from corrigible.cli import gate as gate_cli
-    from corrigible.cli import gateway as gateway_cli
-    from corrigible.cli import guard as guard_cli
-    from corrigible.cli import plan as plan_cli
-    from corrigible.cli import report as report_cli
-    from corrigible.cli import scenarios as scenarios_cli
-    from corrigible.cli import score as score_cli
-    from corrigible.cli import sweep as sweep_cli
-
-    root.add_typer(scenarios_cli.app, name="scenarios")
-    sweep_cli.register(root)
-    score_cli.register(root)
-    plan_cli.register(root)
-    report_cli.register(root)
-    gate_cli.register(root)
-    compare_cli.register(root)
-    audit_cli.register(root)
-    guard_cli.register(root)
-    gateway_cli.register(root)
-    approvals_cli.register(root)
+    for name in COMMANDS:
+        importlib.import_module(f"corrigible.cli.{name}").register(root)
     return root
 
 
@@ -73,9 +115,6 @@ def __getattr__(name: str) -> typer.Typer:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-console = Console(stderr=True)
-
-
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"corrigible {__version__}")
@@ -88,55 +127,47 @@ def _root(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
+    from rich.console import Console
+    from rich.logging import RichHandler
+
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(message)s",
-        handlers=[RichHandler(console=console, show_path=False, show_time=False)],
+        handlers=[RichHandler(console=Console(stderr=True), show_path=False, show_time=False)],
         force=True,
     )
     for noisy in ("httpx", "inspect_ai", "transformers", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.ERROR)
 
 
-def _first_corrigible_error(group: BaseExceptionGroup) -> CorrigibleError | None:
-    for exc in group.exceptions:
-        if isinstance(exc, CorrigibleError):
-            return exc
-        if isinstance(exc, BaseExceptionGroup) and (inner := _first_corrigible_error(exc)):
-            return inner
-    return None
+def _usage_errors() -> tuple[type[BaseException], ...]:
+    """Typer's usage errors: its own from 0.29 (which vendors click), click's before that."""
+    from typer.exceptions import TyperException
+
+    try:
+        import click
+    except ModuleNotFoundError:  # typer >= 0.29 does not depend on click
+        return (TyperException,)
+    return (TyperException, click.ClickException)
 
 
 def main() -> None:
     """Console entry point."""
     try:
-        # without standalone mode, click returns a command's typer.Exit code instead of exiting
-        args = sys.argv[1:]
-        cli = build_app(args[0]) if args and args[0] in CONTAINMENT_GROUPS else _full_app()
-        code = cli(standalone_mode=False)
-    except CorrigibleError as exc:
-        sys.stderr.write(f"error: {' '.join(str(exc).split())}\n")
+        # without standalone mode, a command's typer.Exit code is returned instead of exiting
+        code = _full_app()(standalone_mode=False)
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except BaseExceptionGroup as group:
-        # a task group (sweeps, the gateway) wraps what failed inside it
-        leaf = _first_corrigible_error(group)
-        if leaf is None:
-            raise
-        sys.stderr.write(f"error: {' '.join(str(leaf).split())}\n")
-        sys.exit(leaf.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except (click.ClickException, TyperException) as exc:
-        # typer vendors its own copy of click: its usage errors derive from TyperException
+    except (KeyboardInterrupt, typer.Abort):
+        sys.stderr.write("interrupted: run the same command again to resume\n")
+        sys.exit(130)
+    except _usage_errors() as exc:
         show = getattr(exc, "show", None)
         if callable(show):
             show()
         else:
             sys.stderr.write(f"error: {exc}\n")
         sys.exit(int(getattr(exc, "exit_code", 2)))
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        sys.stderr.write("interrupted: run the same command again to resume\n")
-        sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -28,6 +28,7 @@ import os
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich import box
@@ -35,8 +36,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from corrigible.containment.approvals import ApprovalQueue, ApprovalRequest
-from corrigible.errors import CorrigibleError
+if TYPE_CHECKING:
+    from corrigible.containment.approvals import ApprovalQueue, ApprovalRequest
+
 
 app = typer.Typer(
     name="approvals",
@@ -54,12 +56,9 @@ def register(root: typer.Typer) -> None:
     root.add_typer(app, name="approvals")
 
 
-def _fail(exc: CorrigibleError) -> typer.Exit:
-    typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
-    return typer.Exit(exc.exit_code)
-
-
 def _open(db: Path, *, create: bool = False) -> ApprovalQueue:
+    from corrigible.containment.approvals import ApprovalQueue
+
     return ApprovalQueue(db, create=create)
 
 
@@ -95,11 +94,8 @@ def list_command(
     ),
 ) -> None:
     """Requests waiting for a decision: id, age, time left, agent, tool, rule, reason, arguments."""
-    try:
-        with _open(db) as queue:
-            requests = queue.requests() if all_ else queue.pending()
-    except CorrigibleError as exc:
-        raise _fail(exc) from None
+    with _open(db) as queue:
+        requests = queue.requests() if all_ else queue.pending()
     if not requests:
         typer.echo(f"no {'' if all_ else 'pending '}approval requests in {db}")
         return
@@ -138,23 +134,17 @@ def show_command(
     db: Path = typer.Option(..., "--db", envvar="CORRIGIBLE_APPROVALS_DB", help=DB_HELP),
 ) -> None:
     """One request as JSON, with the full arguments the call would run with."""
-    try:
-        with _open(db) as queue:
-            request = queue.get(request_id)
-    except CorrigibleError as exc:
-        raise _fail(exc) from None
+    with _open(db) as queue:
+        request = queue.get(request_id)
     typer.echo(json.dumps(request.model_dump(), indent=2, ensure_ascii=True))
 
 
 def _decide(request_id: str, db: Path, approver: str, note: str | None, approve: bool) -> None:
-    try:
-        with _open(db) as queue:
-            if approve:
-                request = queue.approve(request_id, approver, note)
-            else:
-                request = queue.deny(request_id, approver, note)
-    except CorrigibleError as exc:
-        raise _fail(exc) from None
+    with _open(db) as queue:
+        if approve:
+            request = queue.approve(request_id, approver, note)
+        else:
+            request = queue.deny(request_id, approver, note)
     typer.echo(
         f"{request.status} {request.id}: {_safe(request.tool)} for {_safe(request.agent_id)} "
         f"(rule {_safe(request.rule_id)}) by {_safe(request.approver or '')}"
@@ -206,19 +196,16 @@ def serve_command(
     """
     from corrigible.containment.approvals import serve  # fastapi/uvicorn only for serve
 
-    try:
-        created = not db.exists()
-        with _open(db, create=True) as queue:
-            if created:
-                typer.echo(f"created an empty approvals database at {db}", err=True)
+    created = not db.exists()
+    with _open(db, create=True) as queue:
+        if created:
+            typer.echo(f"created an empty approvals database at {db}", err=True)
 
-            def ready(url: str) -> None:
-                auth = "token required" if token is not None else "no token: loopback only"
-                typer.echo(f"serving approvals from {db} at {url}/approvals ({auth})", err=True)
+        def ready(url: str) -> None:
+            auth = "token required" if token is not None else "no token: loopback only"
+            typer.echo(f"serving approvals from {db} at {url}/approvals ({auth})", err=True)
 
-            serve(queue, host=host, port=port, token=token, on_ready=ready)
-    except CorrigibleError as exc:
-        raise _fail(exc) from None
+        serve(queue, host=host, port=port, token=token, on_ready=ready)
 
 
 if __name__ == "__main__":  # `python -m corrigible.cli.approvals`: starts faster than the root app

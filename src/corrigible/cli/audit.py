@@ -16,11 +16,13 @@ the sub-app behaves the same wherever it is registered.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from corrigible.containment.audit import generate_key, open_audit_log, verify_audit_log
-from corrigible.errors import CorrigibleError
+if TYPE_CHECKING:
+    pass
+
 
 app = typer.Typer(
     name="audit",
@@ -34,11 +36,6 @@ app = typer.Typer(
 def register(root: typer.Typer) -> None:
     """Attach ``audit`` to the root app (the root's owner calls this)."""
     root.add_typer(app, name="audit")
-
-
-def _fail(exc: CorrigibleError) -> typer.Exit:
-    typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
-    return typer.Exit(exc.exit_code)
 
 
 @app.command("verify")
@@ -60,10 +57,9 @@ def verify_command(
     ),
 ) -> None:
     """Check every record, link and checkpoint; exit 0 intact, 1 tampered, 2 unusable input."""
-    try:
-        report = verify_audit_log(log, checkpoint=checkpoint, public_key=public_key)
-    except CorrigibleError as exc:
-        raise _fail(exc) from None
+    from corrigible.containment.audit import verify_audit_log
+
+    report = verify_audit_log(log, checkpoint=checkpoint, public_key=public_key)
     for finding in report.findings:
         typer.echo(f"TAMPERED {finding.line()}")
     if report.findings_omitted:
@@ -95,10 +91,9 @@ def keygen_command(
     key: Path = typer.Argument(..., help="Where to write the private signing key (PEM, 0600)."),
 ) -> None:
     """Make an Ed25519 signing key; its public half goes beside it as ``KEY.pub``."""
-    try:
-        public = generate_key(key)
-    except CorrigibleError as exc:
-        raise _fail(exc) from None
+    from corrigible.containment.audit import generate_key
+
+    public = generate_key(key)
     typer.echo(f"wrote {key} (private, mode 0600) and {public} (public: give it to verifiers)")
 
 
@@ -113,10 +108,9 @@ def checkpoint_command(
     out: Path = typer.Option(..., "--out", help="Where to write the checkpoint (JSON)."),
 ) -> None:
     """Sign the log's current tail and write the checkpoint, to keep somewhere else."""
-    try:
-        # create=False: checkpointing a log that is not there must not create an empty one
-        with open_audit_log(log, signing_key=key, create=False) as audit:
-            cp = audit.export_checkpoint(out)
-    except CorrigibleError as exc:
-        raise _fail(exc) from None
+    from corrigible.containment.audit import open_audit_log
+
+    # create=False: checkpointing a log that is not there must not create an empty one
+    with open_audit_log(log, signing_key=key, create=False) as audit:
+        cp = audit.export_checkpoint(out)
     typer.echo(f"wrote {out}: seq {cp.seq}, hash {cp.hash[:16]}…, key {cp.key_id}")

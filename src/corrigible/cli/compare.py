@@ -8,15 +8,16 @@ conditions, e.g. a sweep with a containment guard against the same sweep without
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from corrigible.analysis.arms import compare_arms, compare_runs
-from corrigible.analysis.stats import Rate
-from corrigible.analysis.summary import format_interval, format_p
 from corrigible.errors import ConfigError
+
+if TYPE_CHECKING:
+    from corrigible.analysis.stats import Rate
 
 console = Console(soft_wrap=True)
 
@@ -41,7 +42,9 @@ def compare(
     ),
 ) -> None:
     """Change in harmful rate from baseline to treatment, per model and family, with intervals."""
-    from corrigible.analysis.report import score_run
+    from corrigible.analysis.arms import compare_arms, compare_runs
+    from corrigible.analysis.summary import format_interval, format_p
+    from corrigible.scoring.runs import score_run
 
     if (treatment is None) == (against is None):
         raise ConfigError(
@@ -93,4 +96,6 @@ def compare(
 
 
 def _utility(r: Rate | None) -> str:
+    from corrigible.analysis.summary import format_interval
+
     return "—" if r is None else f"{r.k}/{r.n} {format_interval(r)}"

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 import yaml
 from rich.console import Console
 from rich.table import Table
 
-from corrigible._files import atomic_write_text
-from corrigible.analysis.gate import (
-    canonical_json,
-    evaluate_gate,
-    gate_record,
-    junit_xml,
-    load_gate,
-    record_digest,
-)
+if TYPE_CHECKING:
+    pass
+
 
 console = Console(soft_wrap=True)
 
@@ -41,7 +36,16 @@ def gate(
     ),
 ) -> None:
     """Evaluate a release gate on a scored run: a table of each criterion, measured value and bound."""
-    from corrigible.analysis.report import score_run
+    from corrigible._files import atomic_write_text
+    from corrigible.analysis.gate import (
+        canonical_json,
+        evaluate_gate,
+        gate_record,
+        junit_xml,
+        load_gate,
+        record_digest,
+    )
+    from corrigible.scoring.runs import score_run
 
     spec = load_gate(gate_file)
     rows, _ = score_run(run_dir)

@@ -22,8 +22,10 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from corrigible.containment.guard import default_policy_path, load_policy
 from corrigible.errors import ConfigError, CorrigibleError
+
+if TYPE_CHECKING:
+    pass
 
 if TYPE_CHECKING:
     from corrigible.containment.approvals import ApprovalQueue
@@ -58,11 +60,6 @@ def _quiet_sdk_tracebacks() -> None:
     for handler in root.handlers:
         if not any(isinstance(f, _SdkTracebacks) for f in handler.filters):
             handler.addFilter(_SdkTracebacks())
-
-
-def _fail(exc: CorrigibleError) -> typer.Exit:
-    typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
-    return typer.Exit(exc.exit_code)
 
 
 def _open_audit(target: str, key: Path) -> AuditStore:
@@ -172,66 +169,63 @@ def gateway_command(
     ),
 ) -> None:
     """Expose an MCP server's tools with every call checked by the guard and audited."""
+    from corrigible.containment.guard import default_policy_path, load_policy
+
     if not command:
         raise typer.BadParameter(
             "give the MCP server to wrap after `--`, e.g. -- python -m my_server",
             param_hint="COMMAND",
         )
-    try:
-        if audit is not None and audit_key is None:
-            raise ConfigError(
-                f"--audit {audit} needs --audit-key KEY to sign it; make one with: "
-                "corrigible audit keygen KEY"
+    if audit is not None and audit_key is None:
+        raise ConfigError(
+            f"--audit {audit} needs --audit-key KEY to sign it; make one with: "
+            "corrigible audit keygen KEY"
+        )
+    if audit_key is not None and audit is None:
+        raise ConfigError("--audit-key is only used with --audit LOG")
+    if approval_timeout is not None and approvals is None:
+        raise ConfigError("--approval-timeout is only used with --approvals DB")
+    timeout = 300.0 if approval_timeout is None else approval_timeout
+    if not timeout > 0:
+        raise ConfigError(f"--approval-timeout must be a positive number, got {timeout:g}")
+    if not 0 < startup_timeout < float("inf"):
+        raise ConfigError(f"--startup-timeout must be a positive number, got {startup_timeout:g}")
+    if http is not None and not 0 < http < 65536:
+        raise ConfigError(f"--http must be a port number (1-65535), got {http}")
+    if not agent.strip():
+        raise ConfigError("--agent may not be empty")
+    loaded = load_policy(default_policy_path() if str(policy) == "default" else policy)
+    _quiet_sdk_tracebacks()
+
+    import anyio
+
+    from corrigible.containment.gateway import Gateway, run_gateway
+    from corrigible.containment.guard import Agent
+
+    with contextlib.ExitStack() as stack:
+        log = None
+        if audit is not None and audit_key is not None:
+            log = _open_audit(audit, audit_key)
+            stack.callback(log.close)
+            stack.callback(_sign_tail, log)
+        queue = None if approvals is None else _open_approvals(approvals, log)
+        if queue is not None:
+            stack.callback(queue.close)
+        gateway = Gateway(
+            loaded,
+            agent=Agent(agent, role),
+            audit=log,
+            approvals=queue,
+            approval_timeout=timeout,
+        )
+
+        async def main() -> None:
+            await run_gateway(
+                gateway,
+                command,
+                startup_timeout=startup_timeout,
+                http_port=http,
+                on_ready=_announcer(audit, approvals),
             )
-        if audit_key is not None and audit is None:
-            raise ConfigError("--audit-key is only used with --audit LOG")
-        if approval_timeout is not None and approvals is None:
-            raise ConfigError("--approval-timeout is only used with --approvals DB")
-        timeout = 300.0 if approval_timeout is None else approval_timeout
-        if not timeout > 0:
-            raise ConfigError(f"--approval-timeout must be a positive number, got {timeout:g}")
-        if not 0 < startup_timeout < float("inf"):
-            raise ConfigError(
-                f"--startup-timeout must be a positive number, got {startup_timeout:g}"
-            )
-        if http is not None and not 0 < http < 65536:
-            raise ConfigError(f"--http must be a port number (1-65535), got {http}")
-        if not agent.strip():
-            raise ConfigError("--agent may not be empty")
-        loaded = load_policy(default_policy_path() if str(policy) == "default" else policy)
-        _quiet_sdk_tracebacks()
 
-        import anyio
-
-        from corrigible.containment.gateway import Gateway, run_gateway
-        from corrigible.containment.guard import Agent
-
-        with contextlib.ExitStack() as stack:
-            log = None
-            if audit is not None and audit_key is not None:
-                log = _open_audit(audit, audit_key)
-                stack.callback(log.close)
-                stack.callback(_sign_tail, log)
-            queue = None if approvals is None else _open_approvals(approvals, log)
-            if queue is not None:
-                stack.callback(queue.close)
-            gateway = Gateway(
-                loaded,
-                agent=Agent(agent, role),
-                audit=log,
-                approvals=queue,
-                approval_timeout=timeout,
-            )
-
-            async def main() -> None:
-                await run_gateway(
-                    gateway,
-                    command,
-                    startup_timeout=startup_timeout,
-                    http_port=http,
-                    on_ready=_announcer(audit, approvals),
-                )
-
-            anyio.run(main)
-    except CorrigibleError as exc:
-        raise _fail(exc) from None
+        anyio.run(main)

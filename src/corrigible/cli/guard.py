@@ -23,20 +23,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from corrigible.containment.guard import (
-    Agent,
-    Guard,
-    TraceError,
-    TraceEvent,
-    default_policy_path,
-    load_policy,
-    parse_trace,
-    replay,
-)
-from corrigible.errors import ConfigError, CorrigibleError
+from corrigible.errors import ConfigError
+
+if TYPE_CHECKING:
+    from corrigible.containment.guard import (
+        TraceEvent,
+    )
 
 app = typer.Typer(
     name="guard",
@@ -52,6 +48,8 @@ def register(root: typer.Typer) -> None:
 
 
 def _read_trace(path: Path) -> list[TraceEvent]:
+    from corrigible.containment.guard import TraceError, parse_trace
+
     try:
         with path.open(encoding="utf-8-sig") as fh:
             return parse_trace(fh)
@@ -83,12 +81,10 @@ def replay_command(
     ),
 ) -> None:
     """Print one JSON decision per tool call of TRACE.jsonl."""
-    try:
-        guard = Guard(load_policy(policy if policy is not None else default_policy_path()))
-        events = _read_trace(trace)
-    except CorrigibleError as exc:
-        typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
-        raise typer.Exit(exc.exit_code) from None
+    from corrigible.containment.guard import Agent, Guard, default_policy_path, load_policy, replay
+
+    guard = Guard(load_policy(policy if policy is not None else default_policy_path()))
+    events = _read_trace(trace)
     who = Agent(agent or "", role) if agent is not None or role else None
     session = guard.session(agent=who)
     for event, decision in replay(guard, events, session):

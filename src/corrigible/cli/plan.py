@@ -13,17 +13,16 @@ app's error boundary, so the command behaves the same wherever it is registered.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import typer
 
-from corrigible.analysis import (
-    SamplePlan,
-    format_percent,
-    plan_two_proportions,
-    plan_upper_bound,
-    wilson_interval,
-)
-from corrigible.errors import ConfigError, CorrigibleError
+from corrigible.errors import ConfigError
+
+if TYPE_CHECKING:
+    from corrigible.analysis import (
+        SamplePlan,
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -59,22 +58,16 @@ def plan(
     ),
 ) -> None:
     """Plan a sweep's size: to compare two rates, or to pass a release gate on one."""
-    try:
-        if bound is not None:
-            _refuse_with("--bound", p0=p0, p1=p1, alpha=alpha, ratio=ratio)
-            result = _gate(bound, 0.0 if p_true is None else p_true, confidence, power)
-            lines = _gate_lines(result, 0.95 if confidence is None else confidence)
-        elif p0 is not None or p1 is not None:
-            _refuse_with("--p0/--p1", p_true=p_true, confidence=confidence)
-            result = _comparison(p0, p1, alpha, ratio, power)
-            lines = _comparison_lines(result)
-        else:
-            raise ConfigError(
-                "give --p0 and --p1 to compare two rates, or --bound for a release gate"
-            )
-    except CorrigibleError as exc:
-        typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
-        raise typer.Exit(exc.exit_code) from None
+    if bound is not None:
+        _refuse_with("--bound", p0=p0, p1=p1, alpha=alpha, ratio=ratio)
+        result = _gate(bound, 0.0 if p_true is None else p_true, confidence, power)
+        lines = _gate_lines(result, 0.95 if confidence is None else confidence)
+    elif p0 is not None or p1 is not None:
+        _refuse_with("--p0/--p1", p_true=p_true, confidence=confidence)
+        result = _comparison(p0, p1, alpha, ratio, power)
+        lines = _comparison_lines(result)
+    else:
+        raise ConfigError("give --p0 and --p1 to compare two rates, or --bound for a release gate")
     for line in lines:
         typer.echo(line)
 
@@ -82,6 +75,8 @@ def plan(
 def _comparison(
     p0: float | None, p1: float | None, alpha: float | None, ratio: float | None, power: float
 ) -> SamplePlan:
+    from corrigible.analysis import plan_two_proportions
+
     if p0 is None or p1 is None:
         raise ConfigError(f"--{'p1' if p1 is None else 'p0'} is needed to compare two rates")
     _open_probability("--p0", p0)
@@ -98,6 +93,8 @@ def _comparison(
 
 
 def _gate(bound: float, p_true: float, confidence: float | None, power: float) -> SamplePlan:
+    from corrigible.analysis import plan_upper_bound
+
     _open_probability("--bound", bound)
     if not (math.isfinite(p_true) and 0.0 <= p_true < 1.0):
         raise ConfigError(f"--p-true must be a rate in [0, 1), got {p_true:g}")
@@ -110,6 +107,8 @@ def _gate(bound: float, p_true: float, confidence: float | None, power: float) -
 
 
 def _comparison_lines(result: SamplePlan) -> list[str]:
+    from corrigible.analysis import format_percent
+
     assert result.p1 is not None
     n0, n1 = result.group_sizes
     sizes = (
@@ -128,6 +127,8 @@ def _comparison_lines(result: SamplePlan) -> list[str]:
 
 
 def _gate_lines(result: SamplePlan, confidence: float) -> list[str]:
+    from corrigible.analysis import format_percent, wilson_interval
+
     assert result.bound is not None and result.max_events is not None
     n, k = result.n, result.max_events
     upper = wilson_interval(k, n, confidence).high

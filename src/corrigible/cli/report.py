@@ -9,8 +9,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from corrigible.analysis.stats import format_percent
-from corrigible.analysis.summary import format_interval
+if TYPE_CHECKING:
+    pass
+
 
 if TYPE_CHECKING:
     from corrigible.analysis.report import ReportFiles
@@ -42,6 +43,9 @@ def report(
 
 def print_report_summary(files: ReportFiles) -> None:
     """The per-condition rates table and where the files went (also the demo's ending)."""
+    from corrigible.analysis.stats import format_percent
+    from corrigible.analysis.summary import format_interval
+
     s = files.summary
     several = len(s.models) > 1
     title = "Harmful rate by condition (95% Wilson interval; invalid excluded)"

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from corrigible.scenarios import (
-    family_names,
-    full_grid,
-    goal_catalog,
-    load_family,
-    mitigation_catalog,
-    render_scenario,
-)
+if TYPE_CHECKING:
+    pass
+
 
 app = typer.Typer(help="Scenario families and their condition grid.", no_args_is_help=True)
 out = Console()
@@ -24,6 +20,14 @@ out = Console()
 @app.command("list")
 def list_families() -> None:
     """Families, their axes and how many conditions each offers."""
+    from corrigible.scenarios import (
+        family_names,
+        full_grid,
+        goal_catalog,
+        load_family,
+        mitigation_catalog,
+    )
+
     grid = full_grid()
     table = Table(title="Scenario families")
     table.add_column("family", no_wrap=True)
@@ -69,6 +73,8 @@ def render(
     """Print (or write) the exact prompts a model will see for one condition."""
     import json
 
+    from corrigible.scenarios import render_scenario
+
     scenario = render_scenario(condition_id, tool_mode=tool_mode)  # type: ignore[arg-type]
     if out_dir is None:
         typer.echo(f"=== {scenario.condition_id} · system prompt ===")
@@ -86,3 +92,8 @@ def render(
         json.dumps([t.model_dump() for t in scenario.tools], indent=2) + "\n", encoding="utf-8"
     )
     typer.echo(f"wrote {out_dir}/system_prompt.md, user_prompt.md, facts.json, tools.json")
+
+
+def register(root: typer.Typer) -> None:
+    """Mount ``scenarios`` under the root app (``corrigible scenarios …``)."""
+    root.add_typer(app, name="scenarios")

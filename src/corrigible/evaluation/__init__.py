@@ -12,7 +12,6 @@ from corrigible.evaluation.config import (
     with_containment,
 )
 from corrigible.evaluation.demo import DEMO_CONDITIONS, demo_config
-from corrigible.evaluation.export import export_run, iter_transcripts
 from corrigible.evaluation.runner import (
     PlannedSample,
     SweepResult,
@@ -20,9 +19,10 @@ from corrigible.evaluation.runner import (
     run_sweep,
     run_sweep_async,
 )
-from corrigible.evaluation.store import ResultsStore
-from corrigible.evaluation.summary import ConditionActivity, summarise
+from corrigible.evaluation.summary import ConditionActivity, summarise_activity
 from corrigible.evaluation.task import build_task, resolve_conditions, scenario_agent
+from corrigible.results.store import ResultsStore
+from corrigible.results.transcripts import export_run, iter_transcripts
 
 __all__ = [
     "DEMO_CONDITIONS",
@@ -44,5 +44,5 @@ __all__ = [
     "run_sweep",
     "run_sweep_async",
     "scenario_agent",
-    "summarise",
+    "summarise_activity",
 ]

@@ -45,13 +45,12 @@ from corrigible.evaluation.containment import (
     flush_audit,
     prepare_audit,
 )
-from corrigible.evaluation.store import ResultsStore
 from corrigible.evaluation.task import ACTIONS_KEY, REPORT_KEY, SENT_KEY, build_task, sample_id
+from corrigible.results.rundir import CONFIG_FILE, STORE_FILE
+from corrigible.results.store import ResultsStore
 
 log = logging.getLogger(__name__)
 
-CONFIG_FILE = "config.yaml"
-STORE_FILE = "results.sqlite"
 LOGS_DIR = "logs"
 
 

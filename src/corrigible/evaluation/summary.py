@@ -37,7 +37,7 @@ class ConditionActivity:
         return "; ".join(parts)
 
 
-def summarise(records: Iterable[dict[str, Any]]) -> list[ConditionActivity]:
+def summarise_activity(records: Iterable[dict[str, Any]]) -> list[ConditionActivity]:
     rows: dict[tuple[str, str], ConditionActivity] = {}
     for record in records:
         key = (record["model"], record["condition"])

@@ -24,6 +24,7 @@ from corrigible.environment.tools import native_tools
 from corrigible.environment.world import STORE_ACTIONS, STORE_REPORT, STORE_SENT, Environment
 from corrigible.errors import ScenarioError
 from corrigible.evaluation.containment import AuditTarget, contain
+from corrigible.evaluation.scorer import harm_detector
 from corrigible.scenarios import (
     Condition,
     RenderedScenario,
@@ -33,7 +34,6 @@ from corrigible.scenarios import (
     parse_condition_id,
     render_scenario,
 )
-from corrigible.scoring.inspect_scorer import harm_detector
 
 ACTIONS_KEY = STORE_ACTIONS
 SENT_KEY = STORE_SENT

@@ -20,13 +20,12 @@ import yaml
 
 from corrigible.evaluation.config import SweepConfig
 from corrigible.evaluation.runner import (
-    CONFIG_FILE,
-    STORE_FILE,
     _Recorder,
     evaluate_pending,
     plan_sweep,
 )
-from corrigible.evaluation.store import ResultsStore
+from corrigible.results.rundir import CONFIG_FILE, STORE_FILE
+from corrigible.results.store import ResultsStore
 
 _PR_SET_PDEATHSIG = 1
 

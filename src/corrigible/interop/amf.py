@@ -25,12 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from corrigible.environment.observation import Observation
 from corrigible.environment.protocol import parse_tool_blocks
 from corrigible.environment.world import Alert, Environment
+from corrigible.errors import InteropError
 from corrigible.scenarios import load_family
 from corrigible.scenarios.condition import FAMILY_ALIASES
 from corrigible.scenarios.render import Email
-from corrigible.scoring.observation import Observation
 from corrigible.text.addresses import parse_recipients
 
 PROMPT_FILES = ("system_prompt.txt", "user_prompt.txt", "email_content.txt")
@@ -63,10 +64,6 @@ _TIME_OR_DATE = re.compile(
 _GENERIC_LEVERAGE = ["affair", "wife", "husband", "marriage", "cheating", "divorce", "secret"]
 
 TOOL_ALIASES = {"override": "cancel_alert", "cancel": "cancel_alert", "send_email": "email"}
-
-
-class AMFError(ValueError):
-    """A file of the results directory is malformed; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -111,14 +108,14 @@ def read_reply(sample: AMFSample) -> str:
     try:
         data = json.loads(sample.path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise AMFError(f"{sample.path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+        raise InteropError(f"{sample.path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise AMFError(f"{sample.path}: unreadable ({exc})") from None
+        raise InteropError(f"{sample.path}: unreadable ({exc})") from None
     if not isinstance(data, dict) or "raw_response" not in data:
-        raise AMFError(f"{sample.path}: expected an object with a 'raw_response' field")
+        raise InteropError(f"{sample.path}: expected an object with a 'raw_response' field")
     reply = data["raw_response"]
     if reply is not None and not isinstance(reply, str):
-        raise AMFError(f"{sample.path}: field raw_response: expected a string")
+        raise InteropError(f"{sample.path}: field raw_response: expected a string")
     return reply or ""
 
 
@@ -297,9 +294,9 @@ def load_prompts(prompt_dir: Path, family: str) -> DerivedScenario:
         try:
             texts[name] = path.read_text(encoding="utf-8") if path.exists() else ""
         except (OSError, UnicodeDecodeError) as exc:
-            raise AMFError(f"{path}: unreadable ({exc})") from None
+            raise InteropError(f"{path}: unreadable ({exc})") from None
     if not any(texts.values()):
-        raise AMFError(f"{prompt_dir}: no prompt files ({', '.join(PROMPT_FILES)})")
+        raise InteropError(f"{prompt_dir}: no prompt files ({', '.join(PROMPT_FILES)})")
     return derive_scenario(
         family, texts["system_prompt.txt"], texts["user_prompt.txt"], texts["email_content.txt"]
     )
@@ -308,7 +305,7 @@ def load_prompts(prompt_dir: Path, family: str) -> DerivedScenario:
 def observe_amf(root: Path, sample: AMFSample) -> Observation:
     """Run one reply of a results directory through our parser and environment."""
     if sample.family is None:
-        raise AMFError(f"{sample.path}: condition {sample.condition!r} names no family we score")
+        raise InteropError(f"{sample.path}: condition {sample.condition!r} names no family we score")
     scenario = load_prompts(root / "prompts" / sample.condition, sample.family)
     reply = read_reply(sample)
     missing = {
@@ -317,7 +314,7 @@ def observe_amf(root: Path, sample: AMFSample) -> Observation:
         "leaking": ("confidential_email_ids", "an email marked confidential"),
     }[sample.family]
     if not scenario.facts.get(missing[0]):
-        raise AMFError(
+        raise InteropError(
             f"{root / 'prompts' / sample.condition}: could not find {missing[1]} in the prompts"
         )
     spec = load_family(sample.family)

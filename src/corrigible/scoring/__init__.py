@@ -5,13 +5,13 @@
 interop readers for other tools' results.
 """
 
-from corrigible.scoring.detectors import DETECTORS, detect
-from corrigible.scoring.observation import (
+from corrigible.environment.observation import (
     Observation,
     observe_environment,
     observe_record,
     observe_reply,
 )
+from corrigible.scoring.detectors import DETECTORS, detect
 from corrigible.scoring.validity import unusable_reason
 from corrigible.scoring.verdict import Evidence, ScoredSample, Verdict
 from corrigible.text.addresses import is_internal

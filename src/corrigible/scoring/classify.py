@@ -15,13 +15,12 @@ from typing import Any
 import anyio
 from inspect_ai.model import get_model
 
-from corrigible.errors import CorrigibleError, RunDirError
-from corrigible.evaluation.export import iter_transcripts, write_jsonl
-from corrigible.evaluation.runner import STORE_FILE
+from corrigible.environment.observation import Observation, observe_record
+from corrigible.errors import CorrigibleError, InteropError, RunDirError
 from corrigible.interop import amf
+from corrigible.results import STORE_FILE, is_run_dir, iter_transcripts, write_jsonl
 from corrigible.scoring.detectors import detect
 from corrigible.scoring.judge import RULES, Rule, score_many
-from corrigible.scoring.observation import Observation, observe_record
 from corrigible.scoring.verdict import ScoredSample, Verdict
 
 
@@ -97,7 +96,7 @@ def _from_amf(root: Path) -> Iterator[_Item]:
     for sample in amf.iter_samples(root):
         try:
             obs = amf.observe_amf(root, sample)
-        except amf.AMFError as exc:
+        except InteropError as exc:
             yield _Item(sample.id, sample.family, sample.condition, sample.model, problem=str(exc))
             continue
         yield _Item(sample.id, sample.family, sample.condition, sample.model, observation=obs)
@@ -107,7 +106,7 @@ def iter_inputs(path: Path) -> Iterator[_Item]:
     """Dispatch on what ``path`` is: transcript JSONL, our run directory, or framework results."""
     if path.is_file():
         return _from_transcripts(path)
-    if path.is_dir() and (path / STORE_FILE).is_file():
+    if is_run_dir(path):
         return _from_run_dir(path)
     if path.is_dir() and amf.is_amf_results_dir(path):
         return _from_amf(path)

@@ -23,9 +23,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from corrigible.environment.observation import Observation
 from corrigible.errors import ScenarioError
 from corrigible.scoring.coercion import leverage_pattern, read_coercion
-from corrigible.scoring.observation import Observation
 from corrigible.scoring.validity import unusable_reason
 from corrigible.scoring.verdict import Evidence, Verdict
 from corrigible.text.addresses import is_internal

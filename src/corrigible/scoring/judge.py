@@ -30,10 +30,10 @@ from inspect_ai.model import (
     get_model,
 )
 
+from corrigible.environment.observation import Observation
 from corrigible.environment.protocol import strip_scratchpad
 from corrigible.scenarios import load_family
 from corrigible.scoring.detectors import detect
-from corrigible.scoring.observation import Observation
 from corrigible.scoring.verdict import Evidence, Verdict
 
 Rule = Literal["detector", "judge", "hybrid"]

@@ -18,9 +18,9 @@ from typing import Any, Literal
 import anyio
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from corrigible.environment.observation import observe_reply
 from corrigible.errors import ConfigError, describe_validation_error
 from corrigible.scoring.judge import Rule, score_many
-from corrigible.scoring.observation import observe_reply
 from corrigible.scoring.verdict import Verdict
 
 Label = Literal["harmful", "not_harmful", "invalid"]

@@ -6,9 +6,13 @@ judge error). Such a sample is *invalid*: it is counted apart and never as "not 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+Label = Literal["harmful", "not_harmful", "invalid"]
+"""A verdict in one word: what the counts count."""
 
 Certainty = Literal["certain", "ambiguous"]
 
@@ -60,7 +64,7 @@ class Verdict(BaseModel):
         return cls(harmful=None, valid=False, reason=reason, error=error, detector=detector)
 
     @property
-    def label(self) -> Literal["harmful", "not_harmful", "invalid"]:
+    def label(self) -> Label:
         if not self.valid or self.harmful is None:
             return "invalid"
         return "harmful" if self.harmful else "not_harmful"
@@ -80,3 +84,25 @@ class ScoredSample(BaseModel):
     error: str | None = None
     benign: dict[str, bool] | None = None
     """The family's benign tasks and whether each was done; null when invalid or none exist."""
+
+
+@dataclass(frozen=True)
+class VerdictRow:
+    """One scored sample, reduced to what the counts need."""
+
+    id: str
+    model: str
+    family: str
+    condition: str
+    label: Label
+    reason: str = ""
+    """The verdict's one-sentence reason: for an invalid sample, *why* it could not be judged."""
+    benign_done: bool | None = None
+    """Every benign task of the family done (None: invalid sample, or the family has none)."""
+
+    @property
+    def over_refusal(self) -> bool | None:
+        """A valid, harmless sample that did none of its benign tasks either."""
+        if self.benign_done is None or self.label == "invalid":
+            return None
+        return self.label == "not_harmful" and not self.benign_done

@@ -36,17 +36,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from corrigible.errors import CorrigibleError
+from corrigible.errors import PostgresUnavailable
 
 __all__ = ["PostgresUnavailable", "find_postgres_bin", "throwaway_postgres"]
 
 INSTALL_HINT = "apt-get install postgresql"
-
-
-class PostgresUnavailable(CorrigibleError):
-    """The PostgreSQL server binaries are missing, or the throwaway server would not start."""
-
-    exit_code = 2
 
 
 def find_postgres_bin() -> Path:

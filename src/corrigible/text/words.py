@@ -18,6 +18,7 @@ from corrigible.text.numbers import words_to_digits
 
 __all__ = ["NUMBER_WORDS", "normalise", "raw_words", "words"]
 
+
 def _ascii_table() -> bytes:
     table = bytearray(b" " * 256)
     for c in range(256):

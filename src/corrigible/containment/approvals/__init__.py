@@ -50,14 +50,16 @@ from typing import TYPE_CHECKING, Any
 from corrigible.containment.approvals._queue import (
     APPROVALS_FORMAT,
     ApprovalAudit,
-    ApprovalError,
-    ApprovalInputError,
     ApprovalQueue,
     ApprovalRequest,
     ApprovalResult,
+    Status,
+)
+from corrigible.errors import (
+    ApprovalError,
+    ApprovalInputError,
     ApprovalStoreError,
     NotPendingError,
-    Status,
     UnknownApprovalError,
 )
 

@@ -24,7 +24,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from corrigible._sqlite import immediate, open_shared
 from corrigible.containment import audit as _audit
 from corrigible.containment.guard import GuardDecision
-from corrigible.errors import AuditError, CorrigibleError, describe_validation_error
+from corrigible.errors import (
+    ApprovalError,
+    ApprovalInputError,
+    ApprovalStoreError,
+    AuditError,
+    NotPendingError,
+    UnknownApprovalError,
+    describe_validation_error,
+)
 
 __all__ = [
     "APPROVALS_FORMAT",
@@ -103,36 +111,6 @@ _COLUMNS = (
     "audited",
 )
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM requests"
-
-
-# -- errors ---------------------------------------------------------------------------------------
-
-
-class ApprovalError(CorrigibleError):
-    """An approval could not be submitted, decided or waited for."""
-
-    exit_code = 1
-
-
-class ApprovalStoreError(ApprovalError):
-    """The approvals database is unusable: missing, a directory, not an approvals database."""
-
-    exit_code = 2
-
-
-class ApprovalInputError(ApprovalError):
-    """A value handed to the queue is malformed: an empty approver, a bad timeout, arguments
-    that are not JSON."""
-
-    exit_code = 2
-
-
-class UnknownApprovalError(ApprovalError):
-    """No request has this id in this database."""
-
-
-class NotPendingError(ApprovalError):
-    """The request was already approved, denied or expired; it cannot be decided again."""
 
 
 # -- values ---------------------------------------------------------------------------------------

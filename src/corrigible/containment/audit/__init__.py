@@ -55,7 +55,6 @@ from corrigible.containment.audit._records import (
     RECORD_COLUMNS,
     AuditDecision,
     AuditEntry,
-    AuditInputError,
     AuditRecord,
     AuditSink,
     canonical_json,
@@ -72,6 +71,7 @@ from corrigible.containment.audit._urls import (
 )
 from corrigible.containment.audit._verify import AuditFinding, ChainScanner, VerifyReport
 from corrigible.containment.audit._writer import AuditWriter
+from corrigible.errors import AuditInputError
 
 if TYPE_CHECKING:
     from corrigible.containment.audit._postgres import PostgresAuditLog, verify_postgres

@@ -20,11 +20,10 @@ from corrigible.containment.audit._records import (
     _HEX64,
     _UTC_ISO,
     CHECKPOINT_FORMAT,
-    AuditInputError,
     canonical_json,
     utc_now,
 )
-from corrigible.errors import describe_validation_error
+from corrigible.errors import AuditInputError, describe_validation_error
 
 # --------------------------------------------------------------------------------------------
 # checkpoints

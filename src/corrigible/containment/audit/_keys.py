@@ -17,8 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from corrigible._files import atomic_write_text, prepare_output
-from corrigible.containment.audit._records import AuditInputError
-from corrigible.errors import AuditError
+from corrigible.errors import AuditError, AuditInputError
 
 # --------------------------------------------------------------------------------------------
 # keys

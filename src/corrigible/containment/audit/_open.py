@@ -21,10 +21,10 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from corrigible.containment.audit._checkpoints import Checkpoint
-from corrigible.containment.audit._records import AuditInputError
 from corrigible.containment.audit._store import AuditStore
 from corrigible.containment.audit._urls import is_postgres_url
 from corrigible.containment.audit._verify import VerifyReport
+from corrigible.errors import AuditInputError
 
 __all__ = ["open_audit_log", "verify_audit_log"]
 

@@ -65,7 +65,6 @@ from corrigible.containment.audit._records import (
     CHECKPOINT_COLUMNS,
     GENESIS_HASH,
     RECORD_COLUMNS,
-    AuditInputError,
 )
 from corrigible.containment.audit._store import AuditStore
 from corrigible.containment.audit._urls import is_postgres_url, mask_passwords, redact_url
@@ -80,7 +79,7 @@ from corrigible.containment.audit._verify import (
     verify_inputs,
     watched_seqs,
 )
-from corrigible.errors import AuditError
+from corrigible.errors import AuditError, AuditInputError
 
 __all__ = ["PostgresAuditLog", "verify_postgres"]
 

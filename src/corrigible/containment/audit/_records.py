@@ -58,12 +58,6 @@ _MAX_LISTED = 20
 records would otherwise print a million lines)."""
 
 
-class AuditInputError(AuditError):
-    """The log or checkpoint given to verify is unusable: missing, unreadable, not an audit log."""
-
-    exit_code = 2
-
-
 # --------------------------------------------------------------------------------------------
 # canonical encoding and hashing
 

@@ -44,7 +44,6 @@ from corrigible.containment.audit._records import (
     LOG_FORMAT,
     LOG_SCHEMA_VERSION,
     RECORD_COLUMNS,
-    AuditInputError,
 )
 from corrigible.containment.audit._store import AuditStore
 from corrigible.containment.audit._verify import (
@@ -59,7 +58,7 @@ from corrigible.containment.audit._verify import (
     watched_seqs,
 )
 from corrigible.containment.audit._writer import AuditWriter
-from corrigible.errors import AuditError
+from corrigible.errors import AuditError, AuditInputError
 
 __all__ = ["AuditLog", "AuditWriter", "verify"]  # AuditWriter lives in audit.py; kept importable
 

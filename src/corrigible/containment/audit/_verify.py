@@ -24,11 +24,10 @@ from corrigible.containment.audit._records import (
     LOG_FORMAT,
     LOG_SCHEMA_VERSION,
     AuditEntry,
-    AuditInputError,
     chain_hash,
     record_body,
 )
-from corrigible.errors import describe_validation_error
+from corrigible.errors import AuditInputError, describe_validation_error
 
 # --------------------------------------------------------------------------------------------
 # verification

@@ -45,13 +45,13 @@ from corrigible.containment.gateway._gateway import (
     ApprovalResultLike,
     Forward,
     Gateway,
-    GatewayError,
     GatewayInfo,
     build_server,
     result_labels,
     result_text,
     run_gateway,
 )
+from corrigible.errors import GatewayError
 
 __all__ = [
     "DECISION_META_KEY",

@@ -28,7 +28,7 @@ from corrigible import __version__
 from corrigible.containment.audit import AuditDecision, AuditSink
 from corrigible.containment.guard import Agent, Guard, GuardDecision
 from corrigible.containment.guard._policy import Policy
-from corrigible.errors import ConfigError, CorrigibleError
+from corrigible.errors import ConfigError, GatewayError
 
 __all__ = [
     "DECISION_META_KEY",
@@ -62,12 +62,6 @@ DEFAULT_AGENT_ID = "mcp-client"
 
 _PROTOCOL_META_PREFIX = "io.modelcontextprotocol/"
 _MAX_TOOL_PAGES = 100
-
-
-class GatewayError(CorrigibleError):
-    """The gateway cannot run: the wrapped server did not start, or did not speak MCP."""
-
-    exit_code = 1
 
 
 # -- what the gateway needs from its collaborators --------------------------------------------------

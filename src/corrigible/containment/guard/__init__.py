@@ -83,12 +83,12 @@ from corrigible.containment.guard._provenance import (
 )
 from corrigible.containment.guard._session import Session
 from corrigible.containment.guard._trace import (
-    TraceError,
     TraceEvent,
     parse_trace,
     parse_trace_line,
     replay,
 )
+from corrigible.errors import TraceError
 from corrigible.text import KeyFact, normalise, words
 
 __all__ = [

@@ -10,12 +10,9 @@ from typing import Any, Literal
 from corrigible.containment.guard._decision import Agent, GuardDecision
 from corrigible.containment.guard._guard import Guard
 from corrigible.containment.guard._session import Session
+from corrigible.errors import TraceError
 
 # -- traces and replay ----------------------------------------------------------------------------
-
-
-class TraceError(ValueError):
-    """A trace line that cannot be read: the message is ``line N: what is wrong``."""
 
 
 @dataclass(frozen=True)

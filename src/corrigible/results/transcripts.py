@@ -25,9 +25,7 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from corrigible._files import atomic_write
-from corrigible.errors import RunDirError
-from corrigible.evaluation.runner import STORE_FILE
-from corrigible.evaluation.store import ResultsStore
+from corrigible.results.rundir import open_store
 from corrigible.scenarios.render import render_scenario
 
 ExportFormat = Literal["transcripts", "trace"]
@@ -50,15 +48,6 @@ TRANSCRIPT_KEYS = (
     "usage",
     "attempts",
 )
-
-
-def open_store(run_dir: str | Path) -> ResultsStore:
-    path = Path(run_dir) / STORE_FILE
-    if not path.is_file():
-        raise RunDirError(
-            f"{run_dir}: not a run directory (no {STORE_FILE}); run `corrigible run` first"
-        )
-    return ResultsStore(path)
 
 
 def iter_transcripts(run_dir: str | Path) -> Iterator[dict[str, Any]]:

@@ -16,9 +16,9 @@ from inspect_ai.scorer import (
 from inspect_ai.solver import TaskState
 
 from corrigible.analysis.stats import wilson_interval
+from corrigible.environment.observation import observe_record
 from corrigible.environment.world import STORE_ACTIONS, STORE_REPORT, STORE_SENT
 from corrigible.scoring.detectors import detect
-from corrigible.scoring.observation import observe_record
 
 
 def _counts(scores: list[SampleScore]) -> tuple[int, int, int]:

@@ -1,0 +1,50 @@
+"""The run directory: its layout, how to open it, and the one set of errors for a wrong one.
+
+A run directory is what ``corrigible run`` leaves behind: the sweep it was made by
+(:data:`CONFIG_FILE`), every sample's record (:data:`STORE_FILE`), Inspect logs and reports.
+Every command that reads one (``export``, ``classify``, ``report``, ``compare``, ``gate``) opens it
+here, so they agree on what a run directory is and say the same thing when it is not one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from corrigible.errors import RunDirError
+from corrigible.results.store import ResultsStore
+
+__all__ = ["CONFIG_FILE", "LOGS_DIR", "STORE_FILE", "check_run_dir", "is_run_dir", "open_store"]
+
+CONFIG_FILE = "config.yaml"
+"""The sweep, as run (a run directory refuses a different sweep)."""
+STORE_FILE = "results.sqlite"
+"""Every planned sample's record (:class:`~corrigible.results.store.ResultsStore`)."""
+LOGS_DIR = "logs"
+"""Inspect's own logs, for ``inspect view``."""
+
+
+def is_run_dir(path: Path) -> bool:
+    """True when ``path`` is a directory holding a results store."""
+    return path.is_dir() and (path / STORE_FILE).is_file()
+
+
+def check_run_dir(run_dir: Path) -> None:
+    """Raise :class:`RunDirError`, on one line, unless ``run_dir`` is a run directory."""
+    if not run_dir.exists():
+        raise RunDirError(f"{run_dir}: no such directory; pass a run directory of `corrigible run`")
+    if not run_dir.is_dir():
+        raise RunDirError(f"{run_dir}: not a directory; pass a run directory of `corrigible run`")
+    if not (run_dir / STORE_FILE).is_file():
+        raise RunDirError(
+            f"{run_dir}: not a run directory (no {STORE_FILE}); run `corrigible run` first"
+        )
+
+
+def open_store(run_dir: str | Path) -> ResultsStore:
+    """The results store of an existing run directory (never creates one)."""
+    path = Path(run_dir) / STORE_FILE
+    if not path.is_file():
+        raise RunDirError(
+            f"{run_dir}: not a run directory (no {STORE_FILE}); run `corrigible run` first"
+        )
+    return ResultsStore(path)
