@@ -47,6 +47,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+__all__ = [  # what README.md's cog blocks use
+    "Hidden",
+    "Shown",
+    "Step",
+    "console",
+    "copy_run_files",
+    "framework_results",
+    "provide",
+    "recorded",
+    "show_file",
+    "tamper",
+]
+
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 FILES = DOCS / "readme"  # the files the README's commands read (sweep.yaml, script.yaml, ...)
