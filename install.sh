@@ -6,8 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON="${PYTHON:-python3}"
-extras=""
-[ "${1:-}" = "--test" ] && extras="[test]"
+extras="[all]"
+[ "${1:-}" = "--test" ] && extras="[all,test]"
 
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
@@ -25,7 +25,7 @@ py=.venv/bin/python
 # Debian's package only when it is missing and we can (root with apt-get); otherwise say how.
 # The PostgreSQL audit-log tests start a throwaway server, so --test also needs Debian's
 # postgresql package (initdb, pg_ctl); the same rule applies.
-if [ -n "$extras" ]; then
+if [ "$extras" = "[all,test]" ]; then
   missing=""
   command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
   { command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } \
