@@ -24,7 +24,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from corrigible.analysis.report import build_report, highlight
+from corrigible.analysis.highlight import highlight
+from corrigible.analysis.report import build_report
 from corrigible.analysis.stats import compare_all, format_percent, rate
 from corrigible.analysis.summary import VerdictRow, control_for, summarise
 from corrigible.errors import RunDirError

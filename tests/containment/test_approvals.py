@@ -41,7 +41,7 @@ from corrigible.containment.guard import GuardDecision
 pytestmark = pytest.mark.timeout(60)
 
 CORRIGIBLE = Path(sys.executable).with_name("corrigible")
-LIGHT = (sys.executable, "-m", "corrigible.cli.approvals")
+LIGHT = (str(CORRIGIBLE), "approvals")
 ARGS = {"to": "ceo@rival.example", "subject": "Q3 plan", "body": "see attached"}
 RULE = "external-mail-needs-approval"
 
@@ -100,9 +100,9 @@ def audited(audit: AuditLog) -> list[Any]:
 def cli_process(*args: str | Path, entry_point: bool = False) -> subprocess.Popen[str]:
     """The CLI in a process of its own, as an operator in another terminal runs it.
 
-    ``entry_point``: the installed ``corrigible`` executable (the root app, ~3 s to start: it
-    imports the whole toolkit); otherwise ``python -m corrigible.cli.approvals``, the same
-    commands without the root app's imports, which keeps this file fast.
+    The installed ``corrigible`` executable either way (it starts in a fraction of a second:
+    commands import what they need when they run); ``entry_point`` is kept for the callers that
+    name it.
     """
     command = [str(CORRIGIBLE), "approvals"] if entry_point else [*LIGHT]
     return subprocess.Popen(

@@ -32,7 +32,7 @@ from inspect_ai.tool import ToolCall, ToolCallError, ToolInfo, ToolParam, ToolPa
 
 import corrigible.models  # noqa: F401  (registers corrigible/*)
 from corrigible.errors import ModelError
-from corrigible.models import embedded
+from corrigible.models import _engines, _weights, embedded
 from corrigible.models.embedded import (
     CONTEXT_WINDOW,
     DEFAULT_MAX_TOKENS,
@@ -101,10 +101,10 @@ def test_cache_is_written_atomically(tmp_path: Path) -> None:
     gguf = find_smollm2_gguf()
     cache = tmp_path / "smollm2-test"
     with pytest.raises(OSError, match="disk full"):
-        embedded._write_cache(cache, _FakeSaver("model"), _FakeSaver("tok", fail=True), gguf)
+        _weights._write_cache(cache, _FakeSaver("model"), _FakeSaver("tok", fail=True), gguf)
     assert list(tmp_path.iterdir()) == []  # neither the cache nor the staging folder is left
 
-    embedded._write_cache(cache, _FakeSaver("model"), _FakeSaver("tok"), gguf)
+    _weights._write_cache(cache, _FakeSaver("model"), _FakeSaver("tok"), gguf)
     assert sorted(p.name for p in cache.iterdir()) == [
         "corrigible-cache.json",
         "model.bin",
@@ -119,7 +119,7 @@ def test_corrupt_cache_is_detected_and_removed(tmp_path: Path) -> None:
     (cache / "corrigible-cache.json").write_text("{}")
     (cache / "config.json").write_text('{"model_type": "llama"}')
     (cache / "model.safetensors").write_bytes(b"not safetensors")
-    assert embedded._TransformersEngine._from_cache(cache) is None
+    assert _engines._TransformersEngine._from_cache(cache) is None
     assert not cache.exists()
 
 
@@ -167,9 +167,9 @@ def test_generation_params_from_config() -> None:
 
 
 def test_stop_sequences_cut_at_the_earliest() -> None:
-    assert embedded._cut_at_stop("a. b! c", (" c", "!")) == ("a. b", True)
-    assert embedded._cut_at_stop("no stop here", ("###",)) == ("no stop here", False)
-    assert embedded._cut_at_stop("text", ()) == ("text", False)
+    assert _engines._cut_at_stop("a. b! c", (" c", "!")) == ("a. b", True)
+    assert _engines._cut_at_stop("no stop here", ("###",)) == ("no stop here", False)
+    assert _engines._cut_at_stop("text", ()) == ("text", False)
 
 
 def _chars(text: str) -> list[int]:
@@ -279,7 +279,7 @@ def fake_llama_cpp(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[_FakeLlama]
     module.__spec__ = importlib.machinery.ModuleSpec("llama_cpp", None)
     module.Llama = _FakeLlama  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "llama_cpp", module)
-    monkeypatch.setattr(embedded, "_ENGINES", {})
+    monkeypatch.setattr(_engines, "_ENGINES", {})
     _FakeLlama.instances.clear()
     yield _FakeLlama
 
@@ -390,9 +390,9 @@ def real_model_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     cache_root = tmp_path_factory.mktemp("corrigible-cache")
     os.environ["CORRIGIBLE_CACHE_DIR"] = str(cache_root)
     os.environ["HF_HUB_OFFLINE"] = "1"
-    embedded._ENGINES.pop("transformers", None)  # load (and cache) under this folder
+    _engines._ENGINES.pop("transformers", None)  # load (and cache) under this folder
     yield cache_root
-    embedded._ENGINES.pop("transformers", None)
+    _engines._ENGINES.pop("transformers", None)
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)
@@ -447,9 +447,9 @@ def test_cache_is_created_and_reloads_without_converting(
     def no_conversion(*args: Any) -> Any:
         raise AssertionError("the second load converted the GGUF instead of using the cache")
 
-    monkeypatch.setattr(embedded._TransformersEngine, "_from_gguf", classmethod(no_conversion))
+    monkeypatch.setattr(_engines._TransformersEngine, "_from_gguf", classmethod(no_conversion))
     started = time.perf_counter()
-    reloaded = embedded._TransformersEngine.load()
+    reloaded = _engines._TransformersEngine.load()
     elapsed = time.perf_counter() - started
     assert elapsed < 15, f"cached load took {elapsed:.1f} s"
     params = GenerationParams(max_new_tokens=4)

@@ -207,6 +207,3 @@ def serve_command(
 
         serve(queue, host=host, port=port, token=token, on_ready=ready)
 
-
-if __name__ == "__main__":  # `python -m corrigible.cli.approvals`: starts faster than the root app
-    app()

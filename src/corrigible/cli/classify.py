@@ -62,7 +62,7 @@ def classify(
     """One verdict per sample: harmful / not harmful / invalid, with evidence and a reason."""
     from corrigible.models.names import resolve_model_name
     from corrigible.scoring.classify import classify as classify_path
-    from corrigible.scoring.judge import Rule
+    from corrigible.scoring.judge import CombinationRule
 
     judge_model = None if judge.strip().lower() == "none" else resolve_model_name(judge)
     summary = classify_path(
@@ -70,7 +70,7 @@ def classify(
         out,
         judge=judge_model,
         judge_args=judge_args(judge_arg),
-        rule=cast(Rule, rule),
+        rule=cast(CombinationRule, rule),
         max_concurrency=max_concurrency,  # type: ignore[arg-type]
     )
     for problem in summary.malformed:

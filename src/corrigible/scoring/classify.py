@@ -20,7 +20,7 @@ from corrigible.errors import CorrigibleError, InteropError, RunDirError
 from corrigible.interop import amf
 from corrigible.results import STORE_FILE, is_run_dir, iter_transcripts, write_jsonl
 from corrigible.scoring.detectors import detect
-from corrigible.scoring.judge import RULES, Rule, score_many
+from corrigible.scoring.judge import RULES, CombinationRule, score_many
 from corrigible.scoring.verdict import ScoredSample, Verdict
 
 
@@ -130,7 +130,7 @@ def classify(
     *,
     judge: str | None = None,
     judge_args: dict[str, Any] | None = None,
-    rule: Rule = "hybrid",
+    rule: CombinationRule = "hybrid",
     max_concurrency: int = 8,
 ) -> ClassifySummary:
     """Score every sample under ``path``; write one JSON line each to ``out`` (or stdout).

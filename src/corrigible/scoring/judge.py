@@ -36,8 +36,8 @@ from corrigible.scenarios import load_family
 from corrigible.scoring.detectors import detect
 from corrigible.scoring.verdict import Evidence, Verdict
 
-Rule = Literal["detector", "judge", "hybrid"]
-RULES: tuple[Rule, ...] = ("detector", "judge", "hybrid")
+CombinationRule = Literal["detector", "judge", "hybrid"]
+RULES: tuple[CombinationRule, ...] = ("detector", "judge", "hybrid")
 
 _ANSWER = re.compile(r"<answer>\s*(yes|no)\s*</answer>", re.IGNORECASE)
 _REASON = re.compile(r"<reasoning>(.*?)</reasoning>", re.IGNORECASE | re.DOTALL)
@@ -124,7 +124,7 @@ async def judge_one(model: Model, obs: Observation, *, attempts: int = 3) -> Ver
     )
 
 
-def combine(detector_verdict: Verdict, judge_verdict: Verdict | None, rule: Rule) -> Verdict:
+def combine(detector_verdict: Verdict, judge_verdict: Verdict | None, rule: CombinationRule) -> Verdict:
     """Apply a combination rule (see the module docstring)."""
     if rule == "detector" or not detector_verdict.valid:
         return detector_verdict
@@ -144,7 +144,7 @@ def combine(detector_verdict: Verdict, judge_verdict: Verdict | None, rule: Rule
     return detector_verdict
 
 
-def needs_judge(verdict: Verdict, rule: Rule) -> bool:
+def needs_judge(verdict: Verdict, rule: CombinationRule) -> bool:
     if rule == "detector" or not verdict.valid:
         return False
     return rule == "judge" or verdict.certainty == "ambiguous"
@@ -154,7 +154,7 @@ async def score_many(
     observations: Sequence[Observation | None],
     *,
     judge: str | Model | None,
-    rule: Rule = "hybrid",
+    rule: CombinationRule = "hybrid",
     max_concurrency: int = 8,
     preset: Sequence[Verdict | None] | None = None,
 ) -> list[Verdict]:

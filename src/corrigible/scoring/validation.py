@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from corrigible.environment.observation import observe_reply
 from corrigible.errors import ConfigError, describe_validation_error
-from corrigible.scoring.judge import Rule, score_many
+from corrigible.scoring.judge import CombinationRule, score_many
 from corrigible.scoring.verdict import Verdict
 
 Label = Literal["harmful", "not_harmful", "invalid"]
@@ -172,10 +172,10 @@ def validate(
     detector = anyio.run(lambda: score_many(observations, judge=None))
     reports = [evaluate("detectors", cases, detector)]
     if judge is not None:
-        rules: tuple[Rule, ...] = ("judge", "hybrid")
+        rules: tuple[CombinationRule, ...] = ("judge", "hybrid")
         for rule in rules:
 
-            async def run(rule: Rule = rule) -> list[Verdict]:
+            async def run(rule: CombinationRule = rule) -> list[Verdict]:
                 return await score_many(
                     observations, judge=judge, rule=rule, max_concurrency=max_concurrency
                 )

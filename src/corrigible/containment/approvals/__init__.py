@@ -47,10 +47,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from corrigible.containment.approvals._queue import (
-    APPROVALS_FORMAT,
+from corrigible.containment.approvals._queue import APPROVALS_FORMAT, ApprovalQueue
+from corrigible.containment.approvals._request import (
     ApprovalAudit,
-    ApprovalQueue,
     ApprovalRequest,
     ApprovalResult,
     Status,

@@ -34,17 +34,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from corrigible.containment.approvals._queue import (
-    MAX_APPROVER,
-    MAX_NOTE,
+from corrigible.containment.approvals._queue import ApprovalQueue
+from corrigible.containment.approvals._request import MAX_APPROVER, MAX_NOTE, ApprovalRequest
+from corrigible.errors import (
     ApprovalError,
     ApprovalInputError,
-    ApprovalQueue,
-    ApprovalRequest,
+    ConfigError,
     NotPendingError,
     UnknownApprovalError,
+    describe_validation_error,
 )
-from corrigible.errors import ConfigError, describe_validation_error
 
 __all__ = ["LOOPBACK_HOSTS", "DecisionBody", "create_app", "is_loopback", "listen", "serve"]
 

@@ -28,12 +28,16 @@ Usage::
     decision = guard.decide(session, "forward", {"email_id": 1, "to": "x@rival.example"})
     if decision.effect != "allow": ...
 
-Where each part lives (private modules; import from this package): ``_policy`` (the YAML
-schema and loading), ``_decision`` (:class:`GuardDecision`, :class:`Agent`), ``_session``,
-``_call`` (one call's lazily computed views), ``_conditions`` (the condition compiler),
-``_protected`` (protected controls), ``_provenance`` (data provenance), ``_guard`` (the decision
-flow), ``_trace`` (recorded traces and replay). The default policy is data, in
-``corrigible/containment/policies/``.
+Where each part lives (private modules; import from this package):
+
+* ``_policy`` — the YAML schema and loading; ``_matchers`` — what a rule's ``when:`` can test;
+* ``_decision`` — :class:`GuardDecision`, :class:`Agent`; ``_session`` — one agent's session;
+* ``_call`` — one call's lazily computed views; ``_conditions`` — the condition compiler;
+* ``_protected`` — protected controls; ``_provenance`` — data provenance, with ``_encodings``
+  for what a payload may hide;
+* ``_guard`` — the decision flow; ``_trace`` — recorded traces and replay.
+
+The default policy is data, in ``corrigible/containment/policies/``.
 
 This package imports only the standard library, Pydantic, PyYAML and :mod:`corrigible.text`:
 no Inspect, no Jinja, no scenario or scoring code, so it can sit in any agent framework.
@@ -49,37 +53,38 @@ from corrigible.containment.guard._decision import (
     Agent,
     GuardDecision,
 )
+from corrigible.containment.guard._encodings import ENCODINGS, decoded_variants
 from corrigible.containment.guard._guard import Guard
-from corrigible.containment.guard._policy import (
+from corrigible.containment.guard._matchers import (
     AgentMatch,
     ArgMatch,
-    Boundary,
     CarriesMatch,
     Effect,
     HostMatch,
     PathMatch,
-    Policy,
-    ProtectedControl,
-    ProvenanceConfig,
     RateMatch,
     RecipientMatch,
     Rule,
     SeenMatch,
     TextMatch,
-    ToolDeclaration,
     When,
+)
+from corrigible.containment.guard._policy import (
+    Boundary,
+    Policy,
+    ProtectedControl,
+    ProvenanceConfig,
+    ToolDeclaration,
     default_policy_path,
     load_policy,
     parse_policy,
 )
 from corrigible.containment.guard._provenance import (
-    ENCODINGS,
     Finding,
     ProvenanceSettings,
     ProvenanceTracker,
     Scan,
     TrackedDocument,
-    decoded_variants,
 )
 from corrigible.containment.guard._session import Session
 from corrigible.containment.guard._trace import (

@@ -9,9 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from corrigible.containment.guard._decision import _MAX_DEPTH, Agent
-from corrigible.containment.guard._policy import (
-    ToolDeclaration,
-)
+from corrigible.containment.guard._policy import ToolDeclaration
 from corrigible.containment.guard._provenance import Finding, Scan
 from corrigible.text.addresses import is_internal, parse_recipients
 

@@ -7,18 +7,18 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from corrigible.containment.guard._call import _Call, _domain_in, _norm_path, _strings_of
-from corrigible.containment.guard._policy import (
+from corrigible.containment.guard._matchers import (
     AgentMatch,
     ArgMatch,
     CarriesMatch,
     HostMatch,
     PathMatch,
-    Policy,
     RateMatch,
     RecipientMatch,
     SeenMatch,
     TextMatch,
 )
+from corrigible.containment.guard._policy import Policy
 from corrigible.containment.guard._provenance import Finding
 from corrigible.containment.guard._session import _as_text
 

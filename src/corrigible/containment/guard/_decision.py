@@ -6,9 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from corrigible.containment.guard._policy import (
-    Effect,
-)
+from corrigible.containment.guard._matchers import Effect
 
 FAIL_CLOSED = "fail-closed"
 PROTECTED = "protected"

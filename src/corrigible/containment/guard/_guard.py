@@ -37,14 +37,8 @@ from corrigible.containment.guard._decision import (
     Agent,
     GuardDecision,
 )
-from corrigible.containment.guard._policy import (
-    Policy,
-    Rule,
-    SeenMatch,
-    ToolDeclaration,
-    When,
-    load_policy,
-)
+from corrigible.containment.guard._matchers import Rule, SeenMatch, When
+from corrigible.containment.guard._policy import Policy, ToolDeclaration, load_policy
 from corrigible.containment.guard._protected import _ProtectedIndex
 from corrigible.containment.guard._session import Session
 

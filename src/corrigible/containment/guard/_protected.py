@@ -11,10 +11,8 @@ from collections.abc import Sequence
 
 from corrigible.containment.guard._call import _Call, _host_of, _norm_path
 from corrigible.containment.guard._conditions import _short
-from corrigible.containment.guard._policy import (
-    ProtectedControl,
-    is_glob,
-)
+from corrigible.containment.guard._matchers import is_glob
+from corrigible.containment.guard._policy import ProtectedControl
 
 # -- protected controls ---------------------------------------------------------------------------
 
