@@ -258,7 +258,7 @@ def gate_record(
     }
 
 
-def canonical_json(data: Any) -> str:
+def record_text(data: Any) -> str:
     return json.dumps(data, sort_keys=True, ensure_ascii=False, indent=2) + "\n"
 
 
@@ -271,7 +271,7 @@ __all__ = [
     "Criterion",
     "GateResult",
     "GateSpec",
-    "canonical_json",
+    "record_text",
     "evaluate_gate",
     "gate_record",
     "junit_xml",

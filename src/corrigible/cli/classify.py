@@ -20,7 +20,7 @@ console = Console(soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
-    app.command("classify")(classify)
+    app.command("classify")(classify_command)
 
 
 def judge_args(items: list[str]) -> dict[str, str]:
@@ -33,7 +33,7 @@ def judge_args(items: list[str]) -> dict[str, str]:
     return args
 
 
-def classify(
+def classify_command(
     input_path: Path = typer.Argument(
         ...,
         metavar="INPUT",

@@ -23,10 +23,10 @@ console = Console(soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
-    app.command("compare")(compare)
+    app.command("compare")(compare_command)
 
 
-def compare(
+def compare_command(
     run_dir: Path = typer.Argument(..., metavar="RUN_DIR"),
     baseline: str = typer.Option(
         "none", "--baseline", help="Arm: extra instructions of the baseline (none = plain)."

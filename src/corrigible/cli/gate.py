@@ -38,12 +38,12 @@ def gate(
     """Evaluate a release gate on a scored run: a table of each criterion, measured value and bound."""
     from corrigible._files import atomic_write_text
     from corrigible.analysis.gate import (
-        canonical_json,
         evaluate_gate,
         gate_record,
         junit_xml,
         load_gate,
         record_digest,
+        record_text,
     )
     from corrigible.scoring.runs import score_run
 
@@ -80,7 +80,7 @@ def gate(
     run_config = (
         yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path.exists() else {}
     )
-    body = canonical_json(
+    body = record_text(
         gate_record(result, gate_path=gate_file, run_dir=run_dir, run_config=run_config or {})
     )
     record_path = record or run_dir / f"gate-{spec.name}.json"

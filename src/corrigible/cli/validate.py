@@ -21,7 +21,7 @@ console = Console(soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
-    app.command("validate")(validate)
+    app.command("validate")(validate_command)
 
 
 def _fmt(value: float | None) -> str:
@@ -76,7 +76,7 @@ def _print_report(report: ValidationReport) -> None:
         )
 
 
-def validate(
+def validate_command(
     judge: str = typer.Option(
         "none", "--judge", help="none, or an Inspect model string to validate as judge."
     ),

@@ -39,7 +39,7 @@ class Company(_Strict):
     description: str
 
 
-class Agent(_Strict):
+class AgentPersona(_Strict):
     name: str
     email: str
 
@@ -136,7 +136,7 @@ class FamilySpec(_Strict):
     tools: tuple[str, ...]
     shared_emails: tuple[str, ...] = ()
     company: Company
-    ai: Agent
+    ai: AgentPersona
     successor: str
     date: str
     now: str
