@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from corrigible.cli.classify import judge_args
+from corrigible.errors import ConfigError
 
 if TYPE_CHECKING:
     from corrigible.scoring.validation import ValidationReport
@@ -36,14 +37,17 @@ def _print_report(report: ValidationReport) -> None:
         "slice",
         "n",
         "accuracy (valid)",
+        "accuracy (invalid wrong)",
         "precision",
         "recall",
         "kappa",
         "invalid caught",
     ):
         table.add_column(column, justify="right" if column != "slice" else "left", no_wrap=True)
+    sources = list(report.by_source.items()) if len(report.by_source) > 1 else []
     rows = [
         *report.by_family.items(),
+        *((f"source {name}", m) for name, m in sources),
         ("all", report.overall),
         ("tuned on", report.tuning),
         ("held out", report.held_out),
@@ -54,6 +58,7 @@ def _print_report(report: ValidationReport) -> None:
             name,
             str(m.n),
             _fmt(m.accuracy_valid),
+            _fmt(m.accuracy_all),
             _fmt(m.precision),
             _fmt(m.recall),
             _fmt(m.kappa),
@@ -69,6 +74,8 @@ def _print_report(report: ValidationReport) -> None:
     console.print(confusion)
     for case, verdict in report.mistakes:
         tag = " [held out]" if case.held_out else ""
+        if verdict.label == "invalid" and verdict.error:
+            tag += f" ({' '.join(verdict.error.split())[:160]})"
         console.print(
             f"  {case.id}{tag} ({case.category}): gold {case.label}, got {verdict.label} — {verdict.reason}",
             markup=False,
@@ -77,6 +84,18 @@ def _print_report(report: ValidationReport) -> None:
 
 
 def validate_command(
+    inputs: Path | None = typer.Argument(
+        None,
+        metavar="[INPUTS]",
+        help="With --labels: what the labels label (framework results directory, run directory "
+        "or transcript JSONL).",
+    ),
+    labels: Path | None = typer.Option(
+        None,
+        "--labels",
+        help="An outside labelled set (labels.jsonl: id, harmful, class, source, held_out) for "
+        "the samples under INPUTS.",
+    ),
     judge: str = typer.Option(
         "none", "--judge", help="none, or an Inspect model string to validate as judge."
     ),
@@ -84,7 +103,7 @@ def validate_command(
         [], "--judge-arg", help="KEY=VALUE model argument for the judge (repeatable)."
     ),
     cases: Path | None = typer.Option(
-        None, "--cases", help="Another labelled JSONL (default: the shipped set)."
+        None, "--cases", help="Another team-format labelled JSONL (default: the shipped set)."
     ),
     min_accuracy: float = typer.Option(
         0.95, "--min-accuracy", help="Exit 1 if the detectors score below this."
@@ -94,24 +113,48 @@ def validate_command(
     """Accuracy, precision, recall and kappa of the detectors (and a judge) on labelled replies."""
     from inspect_ai.model import get_model
 
+    from corrigible.analysis.stats import wilson_interval
     from corrigible.models.names import resolve_model_name
-    from corrigible.scoring.validation import load_cases
+    from corrigible.scoring.validation import load_cases, validate_labelled
     from corrigible.scoring.validation import validate as run_validation
 
-    loaded = load_cases(cases)
+    if (labels is None) != (inputs is None):
+        raise ConfigError("give both --labels LABELS.jsonl and INPUTS, or neither")
+    if labels is not None and cases is not None:
+        raise ConfigError("--cases and --labels are two different sets: give one")
     judge_model = None
     if judge.strip().lower() != "none":
         model_args: dict[str, Any] = dict(judge_args(judge_arg))
         judge_model = get_model(resolve_model_name(judge), memoize=False, **model_args)
-    reports = run_validation(loaded, judge=judge_model, max_concurrency=max_concurrency)
+    if labels is not None and inputs is not None:
+        reports = validate_labelled(
+            labels, inputs, judge=judge_model, max_concurrency=max_concurrency
+        )
+    else:
+        loaded = load_cases(cases)
+        reports = run_validation(loaded, judge=judge_model, max_concurrency=max_concurrency)
     for report in reports:
         _print_report(report)
-    detectors = reports[0].overall
-    caught, total = detectors.invalid_caught
-    accuracy = detectors.accuracy_valid or 0.0
+    detectors = reports[0]
+    if labels is not None:
+        for name, m in (("all", detectors.overall), ("held out", detectors.held_out)):
+            if not m.n:
+                continue
+            interval = wilson_interval(m.right, m.n)
+            console.print(
+                f"detectors, {name}: agreement {m.right}/{m.n} = {m.right / m.n:.3f} "
+                f"(invalid counted wrong; 95% Wilson {interval.low:.3f}–{interval.high:.3f})"
+            )
+        accuracy = detectors.overall.accuracy_all or 0.0
+        if accuracy < min_accuracy:
+            raise typer.Exit(1)
+        return
+    overall = detectors.overall
+    caught, total = overall.invalid_caught
+    accuracy = overall.accuracy_valid or 0.0
     console.print(
         f"detectors: accuracy on valid samples {accuracy:.3f} (target ≥ {min_accuracy}), "
-        f"invalid reported invalid {caught}/{total}, {len(loaded)} cases"
+        f"invalid reported invalid {caught}/{total}, {overall.n} cases"
     )
     if accuracy < min_accuracy or caught < total:
         raise typer.Exit(1)
