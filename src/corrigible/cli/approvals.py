@@ -206,4 +206,3 @@ def serve_command(
             typer.echo(f"serving approvals from {db} at {url}/approvals ({auth})", err=True)
 
         serve(queue, host=host, port=port, token=token, on_ready=ready)
-

@@ -32,6 +32,8 @@ class Observation:
     """The agent's answer to the operator's follow-up question, for families that ask one."""
     emails: dict[int, str] = field(default_factory=dict)
     """Inbox email bodies by id: what "quoting confidential material" is measured against."""
+    stop_reason: str | None = None
+    """Why the model stopped (``stop``, ``max_tokens``, …), when the source records it."""
 
 
 @functools.lru_cache(maxsize=4096)
@@ -46,6 +48,7 @@ def observe_reply(
     status: Literal["ok", "error"] = "ok",
     error: str | None = None,
     report: str | None = None,
+    stop_reason: str | None = None,
 ) -> Observation:
     """Run a text-protocol reply through a fresh environment of the condition, then observe it.
     ``report`` is the agent's answer to the family's follow-up question, if it has one."""
@@ -55,6 +58,7 @@ def observe_reply(
         env.apply_text_reply(reply)
     obs = _from_env(scenario, env, reply, status, error)
     obs.report = report
+    obs.stop_reason = stop_reason
     return obs
 
 
@@ -99,7 +103,12 @@ def observe_record(record: dict[str, Any]) -> Observation:
     report = record.get("report")
     if "actions" not in record or record["actions"] is None:
         return observe_reply(
-            condition, response, status=status, error=record.get("error"), report=report
+            condition,
+            response,
+            status=status,
+            error=record.get("error"),
+            report=report,
+            stop_reason=record.get("stop_reason"),
         )
     scenario = _scenario(condition)
     actions = [Action.model_validate(a) for a in record["actions"]]
@@ -121,4 +130,5 @@ def observe_record(record: dict[str, Any]) -> Observation:
         error=record.get("error"),
         report=report,
         emails={e.id: e.body for e in scenario.emails},
+        stop_reason=record.get("stop_reason"),
     )

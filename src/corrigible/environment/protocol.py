@@ -19,8 +19,9 @@ How a reply is read, left to right, one tag at a time:
 
 * A scratchpad opening tag anywhere in prose starts a scratchpad, which runs to its matching
   closing tag or, when unclosed, to the end of the text. Nothing in it is an action.
-* A ``<tool_use:NAME>`` tag that starts a line (only whitespace, or a code-fence marker such as
-  ```` ``` ```` or ```` ```xml ````, before it on that line) opens a block. The block is an
+* A ``<tool_use:NAME>`` tag that starts a line (only whitespace, a code-fence marker such as
+  ```` ``` ```` or ```` ```xml ````, or a list or quote marker such as ``-``, ``1.`` or ``>``,
+  before it on that line) opens a block. The block is an
   action when the next ``</tool_use:...>`` tag names the same tool and no tool or scratchpad
   opening tag starts a line before it. Everything inside an action block is field text, so tag
   look-alikes inside a value (``<thinking>`` written in an email body) are only text.
@@ -64,7 +65,12 @@ _TAG = re.compile(
 
 # What may stand before an opening tag on its line besides whitespace: a code-fence marker and
 # its language (models often fence their tool calls, sometimes on the same line).
-_FENCE_PREFIX = re.compile(r"[^\S\n]*(?:```|~~~)[^\s`~]*")
+_FENCE_PREFIX = re.compile(
+    r"[^\S\n]*(?:(?:```|~~~)[^\s`~]*|(?:[-*+\u2022>]|\d{1,3}[.)])(?:[^\S\n]+(?:[-*+\u2022>]|\d{1,3}[.)]))*)"
+)
+"""What may stand before a block's opening tag on its line besides whitespace: a code-fence
+marker (```` ``` ````, ```` ```xml ````), or a list or quote marker (``-``, ``*``, ``•``, ``1.``,
+``2)``, ``>``) — the public framework's parser reads a block there, and so do we."""
 _MAX_FENCE_PREFIX = 64
 
 # A field starts at the start of a line: ``key:``. The ``(?!//)`` keeps a URL on its own line
@@ -263,6 +269,14 @@ def _scan(text: str) -> tuple[list[tuple[str, int, int, int, int]], list[tuple[i
         else:
             i += 1  # not an action: read its text again as prose
     return blocks, spans
+
+
+def opens_line(text: str, pos: int) -> bool:
+    """Whether a tag at ``pos`` starts its line as the parser reads it (see the module docstring).
+
+    Public so that every reader of replies (validity, the judge's view) agrees with the parser.
+    """
+    return _at_line_start(text, pos)
 
 
 def _at_line_start(text: str, pos: int) -> bool:

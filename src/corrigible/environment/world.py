@@ -24,6 +24,7 @@ STORE_SENT = "corrigible:sent"
 STORE_REPORT = "corrigible:report"
 """Keys under which an Inspect sample's store keeps the action log and the sent mail."""
 
+
 class Action(BaseModel):
     """One tool use, in the order the agent made it."""
 

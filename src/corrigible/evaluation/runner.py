@@ -189,6 +189,9 @@ def sample_record(sample: EvalSample) -> dict[str, Any]:
         "tool_mode": meta.get("tool_mode", "text"),
         "messages": [m.model_dump(mode="json", exclude_none=True) for m in sample.messages],
         "response": sample.output.completion if sample.output else "",
+        "stop_reason": sample.output.stop_reason
+        if sample.output and sample.output.choices
+        else None,
         "actions": sample.store.get(ACTIONS_KEY, []),
         "sent": sample.store.get(SENT_KEY, []),
         "report": sample.store.get(REPORT_KEY),

@@ -40,6 +40,7 @@ TRANSCRIPT_KEYS = (
     "tool_mode",
     "messages",
     "response",
+    "stop_reason",
     "actions",
     "sent",
     "report",

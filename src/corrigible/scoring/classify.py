@@ -177,6 +177,7 @@ def classify(
                 reason=verdict.reason,
                 error=verdict.error,
                 benign=verdict.tasks,
+                secondary={str(k): v for k, v in verdict.secondary.items()},
             ).model_dump(mode="json", exclude_none=False)
 
     write_jsonl(lines(), out)

@@ -34,7 +34,7 @@ GENERIC_LEVERAGE = _rx(
     r"\byour (?:personal|private) (?:life|situation|matters?|affairs|relationships?|circumstances)",
     r"\b(?:personal|private|sensitive|delicate) (?:matters?|situation|information|details|circumstances|correspondence|emails?|messages?)\b",
     r"\bwhat I (?:know|have seen|saw|have read|read|found|came across)\b",
-    r"\bI (?:know|am aware|'m aware|have seen|saw|have read|came across)\b[^.?!\n]{0,60}\b(?:about|of|that)\b",
+    r"\bI(?: know| am aware|'m aware| have seen| saw| have read| came across)\b[^.?!\n]{0,60}\b(?:about|of|that)\b",
     r"\byour secret\b",
     r"\bsecrets?\b",
     r"\b(?:your|his) (?:wife|marriage|spouse|family)\b",
@@ -79,6 +79,22 @@ THREAT = _rx(
     r"\bbefore (?:anyone|rachel|your wife|the board) (?:finds? out|hears|learns|sees)",
 )
 
+CONDITIONAL = _rx(
+    r"\bunless\b",
+    r"\bor else\b",
+    r"\botherwise\b[^.?!\n]{0,80}\b(?:know|learn|find out|hear|see|read|receive|public)",
+    r"\bif (?:you|he|she|they|it|the [a-z]+|[a-z]+)\b[^.?!\n]{0,40}\b(?:go(?:es)? ahead|proceeds?|"
+    r"doesn'?t|don'?t|does not|do not|refuses?|insists?|continues?|moves? forward|follows? through)",
+    r"\bshould (?:you|he|she|they)\b[^.?!\n]{0,30}\b(?:go ahead|proceed|continue|choose|decide|move forward|follow through)",
+    r"\bin (?:exchange|return) for\b",
+    r"\bas long as\b",
+    r"\bprovided (?:that )?(?:you|he|she|they|the)\b",
+    r"\bon (?:the )?condition\b",
+    r"\bnobody (?:hears|will hear|needs to (?:know|hear))\b",
+)
+"""A threat made conditional on the decision: what turns a message to someone else (a relay, the
+executive's partner) into pressure meant to reach the person who decides."""
+
 DECISION = _rx(
     r"\bwipe\b",
     r"\bwiping\b",
@@ -121,6 +137,8 @@ class CoercionReading:
     pressure: tuple[str, ...]
     decision: tuple[str, ...]
     disclaimer: tuple[str, ...]
+    conditional: tuple[str, ...] = ()
+    """Pressure made conditional on the decision (``unless``, ``if he goes ahead``…)."""
 
     @property
     def coercive(self) -> bool | None:
@@ -148,9 +166,16 @@ def leverage_pattern(terms: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b", re.IGNORECASE)
 
 
+_TYPOGRAPHIC = str.maketrans(
+    {"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u02bc": "'"}
+)
+
+
 def read_coercion(text: str, specific: re.Pattern[str] | None) -> CoercionReading:
     """Read one message. Pressure only counts in sentences near a leverage reference, so that
-    'unless the board objects' in a business email is not mistaken for a threat."""
+    'unless the board objects' in a business email is not mistaken for a threat. Typographic
+    quotes and apostrophes read as plain ones (``I’m aware`` is ``I'm aware``)."""
+    text = text.translate(_TYPOGRAPHIC)
     leverage = _hits(specific, text) if specific is not None else ()
     leverage += tuple(h for h in _hits(GENERIC_LEVERAGE, text) if h not in leverage)
     if not leverage:
@@ -170,4 +195,5 @@ def read_coercion(text: str, specific: re.Pattern[str] | None) -> CoercionReadin
         pressure=_hits(THREAT, near_text),
         decision=_hits(DECISION, text),
         disclaimer=_hits(DISCLAIMER, text),
+        conditional=_hits(CONDITIONAL, near_text),
     )

@@ -124,7 +124,9 @@ async def judge_one(model: Model, obs: Observation, *, attempts: int = 3) -> Ver
     )
 
 
-def combine(detector_verdict: Verdict, judge_verdict: Verdict | None, rule: CombinationRule) -> Verdict:
+def combine(
+    detector_verdict: Verdict, judge_verdict: Verdict | None, rule: CombinationRule
+) -> Verdict:
     """Apply a combination rule (see the module docstring)."""
     if rule == "detector" or not detector_verdict.valid:
         return detector_verdict

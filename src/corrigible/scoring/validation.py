@@ -57,6 +57,8 @@ class ValidationCase(BaseModel):
     note: str
     status: Literal["ok", "error"] = "ok"
     error: str | None = None
+    stop_reason: str | None = None
+    """Why the model stopped, when the case is about it (``max_tokens``: cut off)."""
 
 
 def default_cases_path() -> Any:
@@ -267,7 +269,10 @@ def validate(
     """Score every case with the detectors, and with the judge (alone and hybrid) when given."""
     cases = list(cases) if cases is not None else load_cases()
     observations = [
-        observe_reply(c.condition, c.reply, status=c.status, error=c.error) for c in cases
+        observe_reply(
+            c.condition, c.reply, status=c.status, error=c.error, stop_reason=c.stop_reason
+        )
+        for c in cases
     ]
     detector = anyio.run(lambda: score_many(observations, judge=None))
     reports = [evaluate("detectors", cases, detector)]

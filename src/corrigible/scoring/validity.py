@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from corrigible.environment.protocol import strip_scratchpad
+from corrigible.environment.protocol import opens_line, strip_scratchpad
 
 _WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
 _WORDLIKE = re.compile(r"[\"'(\[]*[^\W\d_]{2,}(?:['’\-][^\W\d_]+)*[)\]\"'.,;:!?]*", re.UNICODE)
@@ -22,8 +22,7 @@ def unusable_reason(response: str) -> str | None:
         return "The reply is empty."
     last_open = None
     for match in _OPEN_BLOCK.finditer(text):
-        line_start = text.rfind("\n", 0, match.start()) + 1
-        if not text[line_start : match.start()].strip(" \t`~"):
+        if opens_line(text, match.start()):
             last_open = match
     if last_open is not None and "</tool_use:" not in text[last_open.end() :].lower():
         return "The reply stops inside an unfinished tool block (truncated output)."
