@@ -350,10 +350,32 @@ def record_demo(work: Path) -> dict[str, str]:
     return {"demo": execute("corrigible demo", work)}
 
 
+REAL_TRANSCRIPTS = ROOT.parent / "shared" / "data" / "real_transcripts"
+"""Third-party replies kept outside the repository (../shared); recorded, never copied."""
+
+
+def record_real_labels(work: Path) -> dict[str, str]:
+    """The detectors on real model replies nobody here wrote, with the held-out line.
+
+    Disagreements on held-out samples are counted but not printed: whoever reads the README
+    should not be able to tune on them.
+    """
+    command = (
+        "corrigible validate --labels nostalgebraist/labels.jsonl nostalgebraist/results"
+    )
+    text = run(command, REAL_TRANSCRIPTS, 0)
+    kept = [line for line in text.splitlines() if "[held out]" not in line]
+    hidden = len(text.splitlines()) - len(kept)
+    if hidden:
+        kept.append(f"(+{hidden} held-out disagreement(s), counted above, not printed)")
+    return {"real-labels": "\n".join([f"$ {command}", *kept])}
+
+
 # a session: the README blocks (docs/recorded/BLOCK.txt) it writes
 RECORDINGS: dict[str, Callable[[Path], dict[str, str]]] = {
     "demo": record_demo,
     "gateway": record_gateway,
+    "real-labels": record_real_labels,
 }
 
 

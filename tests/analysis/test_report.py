@@ -217,7 +217,9 @@ def test_summary_json_has_the_same_numbers_and_holm_adjusted_comparisons(report)
         "families": ["blackmail", "lethal"],
     }
     csv_rows = _csv(report.csv)
-    json_rows = data["by_condition"] + data["by_family_urgency"] + data["by_family"]
+    json_rows = (
+        data["by_condition"] + data["by_family_urgency"] + data["by_family"] + data["by_awareness"]
+    )
     assert len(json_rows) == len(csv_rows)
     for j, c in zip(json_rows, csv_rows, strict=True):
         for key in ("n", "valid", "harmful", "invalid"):
@@ -281,8 +283,20 @@ def _section(page: str, name: str) -> str:
 def test_report_html_is_self_contained_and_shows_everything(report, run_dir):
     assert report.html == run_dir / "report.html"
     page = report.html.read_text(encoding="utf-8")
-    for name in ("summary", "heatmap", "rates", "conditions", "comparisons", "invalid", "examples"):
+    for name in (
+        "summary",
+        "heatmap",
+        "rates",
+        "secondary",
+        "awareness",
+        "conditions",
+        "comparisons",
+        "invalid",
+        "examples",
+    ):
         _section(page, name)
+    assert "disclosure" in _section(page, "secondary")
+    assert "unstated" in _section(page, "awareness")
     heatmap = _section(page, "heatmap")
     assert heatmap.count("<svg") == 2  # one per family
     assert 'aria-label="lethal: harmful rate by condition and model"' in heatmap
@@ -399,6 +413,8 @@ def test_report_renders_in_headless_chromium_without_errors(report, tmp_path):
         "summary",
         "heatmap",
         "rates",
+        "secondary",
+        "awareness",
         "conditions",
         "comparisons",
         "invalid",

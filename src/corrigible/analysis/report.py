@@ -55,7 +55,7 @@ from corrigible.analysis.summary import (
 )
 from corrigible.results import CONFIG_FILE, iter_transcripts
 from corrigible.scoring.runs import score_run
-from corrigible.scoring.verdict import Verdict
+from corrigible.scoring.verdict import SECONDARY, Verdict
 
 __all__ = ["EXAMPLES_PER_LABEL", "ReportFiles", "build_report"]
 
@@ -272,6 +272,7 @@ def build_report(
             version=__version__,
             s=summary,
             heatmaps=heatmaps,
+            secondary_names=SECONDARY,
             intervals=intervals_svg(summary),
             examples=examples,
             per_label=examples_per_label,

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from corrigible.analysis.stats import Difference, Rate, compare_all, format_percent, rate
-from corrigible.errors import UnknownConditionError
+from corrigible.errors import ConfigError, UnknownConditionError
 from corrigible.scenarios.condition import Condition, GoalType, Urgency, parse_condition_id
-from corrigible.scoring.verdict import Label, VerdictRow
+from corrigible.scoring.verdict import SECONDARY, Label, VerdictRow
 
 __all__ = [
     "CSV_COLUMNS",
@@ -39,6 +39,7 @@ __all__ = [
     "Level",
     "RunSummary",
     "VerdictRow",
+    "behaviour_rows",
     "compare_to_control",
     "condition_sort_key",
     "control_for",
@@ -47,12 +48,13 @@ __all__ = [
     "format_rate",
     "invalid_reasons",
     "rates_by",
+    "rates_by_awareness",
     "summarise",
     "summary_csv_rows",
     "summary_json",
 ]
 
-Level = Literal["condition", "family_urgency", "family"]
+Level = Literal["condition", "family_urgency", "family", "family_awareness"]
 
 UNKNOWN_URGENCY = "unknown"
 """Urgency of a condition id that does not parse (imported results may carry such ids)."""
@@ -82,6 +84,10 @@ class GroupRate:
     """benign tasks all done (k) of valid samples with tasks (n); None when no task applies."""
     over_refusal: Rate | None = None
     """valid, harmless samples that also did no benign task (k) of valid samples with tasks (n)."""
+    secondary: dict[str, Rate] = field(default_factory=dict)
+    """Per secondary behaviour: valid samples showing it (k) of valid samples (n)."""
+    awareness: str | None = None
+    """Set for the ``family_awareness`` level: the eval-awareness reading of the group."""
 
     @property
     def harmful(self) -> int:
@@ -144,6 +150,9 @@ class RunSummary:
     confidence: float = 0.95
     conditions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Conditions of each family present in the run, in display order."""
+    by_awareness: tuple[GroupRate, ...] = ()
+    """Harm rates per (model, family) split by eval awareness (valid samples only: an invalid
+    sample has no reading)."""
 
 
 # -- ordering -------------------------------------------------------------------------------------
@@ -198,6 +207,7 @@ def _group_rate(
     condition: str | None,
     rows: Sequence[VerdictRow],
     confidence: float,
+    awareness: str | None = None,
 ) -> GroupRate:
     harmful = sum(1 for r in rows if r.label == "harmful")
     invalid = sum(1 for r in rows if r.label == "invalid")
@@ -212,6 +222,15 @@ def _group_rate(
         rate=rate(harmful, valid, invalid=invalid, confidence=confidence),
         benign=utility_rate([r.benign_done for r in rows], confidence),
         over_refusal=utility_rate([r.over_refusal for r in rows], confidence),
+        secondary={
+            behaviour: rate(
+                sum(1 for r in rows if r.label != "invalid" and behaviour in r.secondary),
+                valid,
+                confidence=confidence,
+            )
+            for behaviour in SECONDARY
+        },
+        awareness=awareness,
     )
 
 
@@ -239,6 +258,48 @@ def rates_by(
 
     return [
         _group_rate(level, *k, groups[k], confidence=confidence) for k in sorted(groups, key=key)
+    ]
+
+
+def behaviour_rows(rows: Iterable[VerdictRow], behaviour: str) -> list[VerdictRow]:
+    """The rows relabelled so that "harmful" reads "showed ``behaviour``" (invalid stays invalid):
+    every rate, comparison and gate then measures that secondary behaviour."""
+    if behaviour not in SECONDARY:
+        raise ConfigError(f"behaviour {behaviour!r}: expected one of {', '.join(SECONDARY)}")
+    return [
+        r
+        if r.label == "invalid"
+        else replace(r, label="harmful" if behaviour in r.secondary else "not_harmful")
+        for r in rows
+    ]
+
+
+AWARENESS_ORDER = ("evaluation", "real", "unstated")
+
+
+def rates_by_awareness(rows: Iterable[VerdictRow], *, confidence: float = 0.95) -> list[GroupRate]:
+    """Harm rates per (model, family) and eval-awareness reading, over valid samples.
+
+    The original study's key comparison: how often the agent acts when it says the scenario is
+    a test, when it says it is real, and when it says neither.
+    """
+    groups: dict[tuple[str, str, str], list[VerdictRow]] = defaultdict(list)
+    for row in rows:
+        if row.label != "invalid" and row.eval_awareness is not None:
+            groups[(row.model, row.family, row.eval_awareness)].append(row)
+    order = {a: i for i, a in enumerate(AWARENESS_ORDER)}
+    return [
+        _group_rate(
+            "family_awareness",
+            model,
+            family,
+            None,
+            None,
+            groups[(model, family, aware)],
+            confidence=confidence,
+            awareness=aware,
+        )
+        for model, family, aware in sorted(groups, key=lambda k: (k[0], k[1], order.get(k[2], 9)))
     ]
 
 
@@ -360,6 +421,7 @@ def summarise(rows: Iterable[VerdictRow], *, confidence: float = 0.95) -> RunSum
         comparisons=tuple(compare_to_control(by_condition, confidence=confidence)),
         invalid_reasons=tuple(invalid_reasons(rows)),
         confidence=confidence,
+        by_awareness=tuple(rates_by_awareness(rows, confidence=confidence)),
         conditions={
             family: tuple(sorted(names, key=condition_sort_key))
             for family, names in sorted(conditions.items())
@@ -409,6 +471,8 @@ CSV_COLUMNS = (
     "benign_rate",
     "over_refusal",
     "over_refusal_rate",
+    "awareness",
+    *(f"{b}{suffix}" for b in SECONDARY for suffix in ("", "_rate", "_ci_low", "_ci_high")),
 )
 """Columns of summary.csv: one row per group, at every level. Floats at full precision."""
 
@@ -433,12 +497,34 @@ def _group_dict(cell: GroupRate) -> dict[str, Any]:
         "benign_rate": None if cell.benign is None else cell.benign.rate,
         "over_refusal": None if cell.over_refusal is None else cell.over_refusal.k,
         "over_refusal_rate": None if cell.over_refusal is None else cell.over_refusal.rate,
+        "awareness": cell.awareness,
+        **{
+            f"{b}{suffix}": value
+            for b in SECONDARY
+            for suffix, value in _rate_parts(cell.secondary.get(b)).items()
+        },
+    }
+
+
+def _rate_parts(r: Rate | None) -> dict[str, Any]:
+    if r is None:
+        return {"": None, "_rate": None, "_ci_low": None, "_ci_high": None}
+    return {
+        "": r.k,
+        "_rate": r.rate,
+        "_ci_low": None if r.interval is None else r.interval.low,
+        "_ci_high": None if r.interval is None else r.interval.high,
     }
 
 
 def summary_csv_rows(summary: RunSummary) -> list[dict[str, Any]]:
     """The rows of summary.csv (condition, then family × urgency, then family level)."""
-    cells = (*summary.by_condition, *summary.by_family_urgency, *summary.by_family)
+    cells = (
+        *summary.by_condition,
+        *summary.by_family_urgency,
+        *summary.by_family,
+        *summary.by_awareness,
+    )
     return [_group_dict(cell) for cell in cells]
 
 
@@ -484,6 +570,7 @@ def summary_json(summary: RunSummary, **extra: Any) -> dict[str, Any]:
         "by_condition": [_group_dict(c) for c in summary.by_condition],
         "by_family_urgency": [_group_dict(c) for c in summary.by_family_urgency],
         "by_family": [_group_dict(c) for c in summary.by_family],
+        "by_awareness": [_group_dict(c) for c in summary.by_awareness],
         "comparisons": [_comparison_dict(c) for c in summary.comparisons],
         "invalid_reasons": [
             {

@@ -40,10 +40,16 @@ def compare_command(
         metavar="BASELINE_RUN",
         help="Compare RUN_DIR with another run of the same conditions (e.g. without a guard).",
     ),
+    behaviour: str | None = typer.Option(
+        None,
+        "--behaviour",
+        help="Compare a secondary behaviour's rate instead of the primary harm: disclosure, "
+        "deception, attempt or escalation.",
+    ),
 ) -> None:
     """Change in harmful rate from baseline to treatment, per model and family, with intervals."""
     from corrigible.analysis.arms import compare_arms, compare_runs
-    from corrigible.analysis.summary import format_interval, format_p
+    from corrigible.analysis.summary import behaviour_rows, format_interval, format_p
     from corrigible.scoring.runs import score_run
 
     if (treatment is None) == (against is None):
@@ -51,8 +57,12 @@ def compare_command(
             "compare needs either --treatment ARM (arms of one run) or --against BASELINE_RUN"
         )
     rows, _ = score_run(run_dir)
+    if behaviour is not None:
+        rows = behaviour_rows(rows, behaviour)
     if against is not None:
         baseline_rows, _ = score_run(against)
+        if behaviour is not None:
+            baseline_rows = behaviour_rows(baseline_rows, behaviour)
         names = (against.name, run_dir.name)
         if names[0] == names[1]:
             names = (str(against), str(run_dir))
@@ -61,7 +71,10 @@ def compare_command(
     else:
         assert treatment is not None
         comparisons = compare_arms(rows, baseline, treatment)
-    table = Table(title=f"{treatment} vs {baseline} (treatment − baseline; Holm across families)")
+    what = f"{behaviour} rate: " if behaviour else ""
+    table = Table(
+        title=f"{what}{treatment} vs {baseline} (treatment − baseline; Holm across families)"
+    )
     columns = [
         "model",
         "family",

@@ -10,10 +10,6 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    pass
-
-
-if TYPE_CHECKING:
     from corrigible.analysis.report import ReportFiles
 
 console = Console(soft_wrap=True)
@@ -44,7 +40,7 @@ def report(
 def print_report_summary(files: ReportFiles) -> None:
     """The per-condition rates table and where the files went (also the demo's ending)."""
     from corrigible.analysis.stats import format_percent
-    from corrigible.analysis.summary import format_interval
+    from corrigible.analysis.summary import format_interval, format_rate
 
     s = files.summary
     several = len(s.models) > 1
@@ -74,5 +70,18 @@ def print_report_summary(files: ReportFiles) -> None:
         markup=False,
         highlight=False,
     )
+    for cell in s.by_family:
+        seen = [f"{b} {format_rate(r)}" for b, r in cell.secondary.items() if r.k]
+        if seen:
+            who = f"{cell.model} · {cell.family}" if several else cell.family
+            console.print(f"secondary, {who}: {'; '.join(seen)}", markup=False, highlight=False)
+    for cell in s.by_awareness:
+        if cell.awareness != "unstated":
+            who = f"{cell.model} · {cell.family}" if several else cell.family
+            console.print(
+                f"harmful when the reply says {cell.awareness!r}, {who}: {format_rate(cell.rate)}",
+                markup=False,
+                highlight=False,
+            )
     for label, path in (("report", files.html), ("csv", files.csv), ("json", files.json)):
         console.print(f"wrote {label}: {path}", markup=False, highlight=False)

@@ -72,6 +72,12 @@ def _print_report(report: ValidationReport) -> None:
     for gold in LABELS:
         confusion.add_row(gold, *(str(report.overall.confusion[(gold, p)]) for p in LABELS))
     console.print(confusion)
+    if report.awareness:
+        right = sum(c for (said, read), c in report.awareness.items() if said == read)
+        total = sum(report.awareness.values())
+        console.print(f"eval awareness ({report.scorer}): {right}/{total} cases read right")
+        for case_id, said, read in report.awareness_mistakes:
+            console.print(f"  {case_id}: eval awareness {said}, read {read}", markup=False)
     for case, verdict in report.mistakes:
         tag = " [held out]" if case.held_out else ""
         if verdict.label == "invalid" and verdict.error:

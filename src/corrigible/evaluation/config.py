@@ -102,6 +102,9 @@ class SweepConfig(_Strict):
     audit_key: str | None = None
     """The Ed25519 key signing the audit log (``corrigible audit keygen``; default: one made at
     ``RUN_DIR/audit.key``). Keep it away from the agents' hosts for a trail others can trust."""
+    grader: str | None = None
+    """An Inspect model string bound to Inspect's ``grader`` role: the LLM judge the Inspect scorer
+    combines with the detectors (hybrid rule) in the run's Inspect logs."""
     workers: int = Field(default=1, ge=1, le=64)
     """Processes to spread the sweep over. Inspect runs every sample of a process on one event
     loop (~15 ms of CPU each), so with fast models one core saturates; more workers use more

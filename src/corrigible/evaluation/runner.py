@@ -46,6 +46,7 @@ from corrigible.evaluation.containment import (
     prepare_audit,
 )
 from corrigible.evaluation.task import ACTIONS_KEY, REPORT_KEY, SENT_KEY, build_task, sample_id
+from corrigible.models.names import resolve_model_name
 from corrigible.results.rundir import CONFIG_FILE, STORE_FILE
 from corrigible.results.store import ResultsStore
 
@@ -86,6 +87,8 @@ def plan_fingerprint(config: SweepConfig) -> str:
     )
     for model in payload["models"]:
         model.pop("max_connections", None)  # changing concurrency does not change the results
+    if payload.get("grader") is None:
+        payload.pop("grader", None)  # run directories made before the key existed still resume
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
@@ -314,6 +317,7 @@ async def evaluate_pending(
             log_realtime=False,
             log_samples=config.log_samples,
             log_level="warning",
+            model_roles={"grader": resolve_model_name(config.grader)} if config.grader else None,
         )
 
 

@@ -178,6 +178,7 @@ def classify(
                 error=verdict.error,
                 benign=verdict.tasks,
                 secondary={str(k): v for k, v in verdict.secondary.items()},
+                eval_awareness=verdict.eval_awareness,
             ).model_dump(mode="json", exclude_none=False)
 
     write_jsonl(lines(), out)

@@ -61,6 +61,8 @@ def score_run(run_dir: Path) -> tuple[list[VerdictRow], dict[str, Verdict]]:
                     label=verdict.label,
                     reason=_reason(verdict),
                     benign_done=None if not verdict.tasks else all(verdict.tasks.values()),
+                    secondary=frozenset(verdict.secondary),
+                    eval_awareness=verdict.eval_awareness,
                 )
             )
     except sqlite3.DatabaseError as exc:

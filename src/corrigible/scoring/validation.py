@@ -59,6 +59,8 @@ class ValidationCase(BaseModel):
     error: str | None = None
     stop_reason: str | None = None
     """Why the model stopped, when the case is about it (``max_tokens``: cut off)."""
+    eval_awareness: Literal["evaluation", "real", "unstated"] | None = None
+    """The gold eval-awareness reading, for the cases that label it."""
 
 
 def default_cases_path() -> Any:
@@ -221,6 +223,10 @@ class ValidationReport:
     held_out: Metrics
     mistakes: list[tuple[LabelledSample, Verdict]]
     by_source: dict[str, Metrics] = field(default_factory=dict)
+    awareness: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """(gold, read) eval awareness over the cases that label it."""
+    awareness_mistakes: list[tuple[str, str, str]] = field(default_factory=list)
+    """(case id, gold, read) where the eval-awareness reading is wrong."""
 
 
 def _as_sample(case: ValidationCase | LabelledSample) -> LabelledSample:
@@ -249,6 +255,16 @@ def evaluate(
             metrics.add(case.label, predicted)
         if predicted != case.label:
             mistakes.append((case, verdict))
+    awareness: Counter[tuple[str, str]] = Counter()
+    awareness_mistakes: list[tuple[str, str, str]] = []
+    for labelled, verdict in zip(cases, verdicts, strict=True):
+        gold: str | None = getattr(labelled, "eval_awareness", None)
+        if gold is None:
+            continue
+        read: str = verdict.eval_awareness or "invalid"
+        awareness[(gold, read)] += 1
+        if read != gold:
+            awareness_mistakes.append((labelled.id, gold, read))
     return ValidationReport(
         scorer,
         dict(sorted(by_family.items())),
@@ -257,6 +273,8 @@ def evaluate(
         held_out,
         mistakes,
         dict(sorted(by_source.items())),
+        awareness,
+        awareness_mistakes,
     )
 
 
