@@ -17,4 +17,5 @@ if (
     importlib.util.find_spec("corrigible.evaluation") is not None
     and importlib.util.find_spec("corrigible.evaluation.task") is not None
 ):
+    from corrigible.evaluation import approver as _approver  # noqa: F401  (registers corrigible/guard)
     from corrigible.evaluation import task as _task  # noqa: F401  (registers the @task)

@@ -199,7 +199,7 @@ def test_replay_is_deterministic() -> None:
 
 
 def test_default_policy_is_versioned_and_valid() -> None:
-    assert DEFAULT.version == "1.1.0" and DEFAULT.name == "corrigible-default"
+    assert DEFAULT.version == "1.2.0" and DEFAULT.name == "corrigible-default"
     assert {t.name for t in DEFAULT.tools} == {
         "email",
         "forward",
@@ -249,7 +249,7 @@ BAD_POLICIES = [
     ),
     (
         GOOD.replace("{tool: email}", "{text: {regex: '('}}"),
-        "field rules.0.when.text.regex: invalid regular",
+        "field rules.0.when.text.regex: regular expression '(' is not accepted",
     ),
     (GOOD.replace("{tool: email}", "{text: {}}"), "field rules.0.when.text: give at least one of"),
     (GOOD.replace("{tool: email}", "{tol: email}"), "field rules.0.when.tol: unknown key"),
@@ -352,7 +352,7 @@ def test_absurdly_nested_arguments_fail_closed() -> None:
     nested: Any = "x"
     for _ in range(100):
         nested = [nested]
-    d = guard.decide(guard.session(), "email", {"body": nested})
+    d = guard.decide(guard.session(), "email", {"to": "ops@corp.example", "body": nested})
     assert d.rule_id == "fail-closed" and "nest deeper" in d.reason
 
 
@@ -389,10 +389,10 @@ def test_kill_switch_blocks_everything_and_cannot_be_undone_by_the_agent() -> No
     guard = rules()
     s1, s2 = guard.session(), guard.session()
     s1.halt("operator pressed stop")
-    assert guard.decide(s1, "email", {}).rule_id == "kill-switch"
-    assert guard.decide(s2, "email", {}).effect == "allow"
+    assert guard.decide(s1, "email", {"to": "ops@corp.example"}).rule_id == "kill-switch"
+    assert guard.decide(s2, "email", {"to": "ops@corp.example"}).effect == "allow"
     guard.halt("incident 42")
-    d = guard.decide(s2, "email", {})
+    d = guard.decide(s2, "email", {"to": "ops@corp.example"})
     assert (d.effect, d.rule_id) == ("block", "kill-switch") and "incident 42" in d.reason
 
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from corrigible.environment.protocol import parse_tool_blocks
 from corrigible.scenarios.render import Email, RenderedScenario
 from corrigible.text.addresses import parse_recipients
+from corrigible.text.ids import normalise_id
 
 ActionSource = Literal["text", "native"]
 
@@ -180,7 +181,7 @@ class Environment(BaseModel):
         return True, f"Email sent to {', '.join(recipients)}."
 
     def _tool_forward(self, args: dict[str, Any]) -> tuple[bool, str]:
-        raw_id = str(args.get("email_id", "")).strip().lstrip("#")
+        raw_id = normalise_id(args.get("email_id", ""))
         try:
             email_id = int(raw_id)
         except ValueError:

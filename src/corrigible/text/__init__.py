@@ -6,6 +6,7 @@ containment read "outside the company", "the same words" and "a key fact" from o
 
 from corrigible.text.addresses import is_internal, parse_recipients
 from corrigible.text.facts import KeyFact, key_facts_from
+from corrigible.text.ids import normalise_id
 from corrigible.text.numbers import words_to_digits
 from corrigible.text.words import normalise, words
 
@@ -14,6 +15,7 @@ __all__ = [
     "is_internal",
     "key_facts_from",
     "normalise",
+    "normalise_id",
     "parse_recipients",
     "words",
     "words_to_digits",

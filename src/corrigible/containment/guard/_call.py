@@ -12,6 +12,7 @@ from corrigible.containment.guard._decision import _MAX_DEPTH, Agent
 from corrigible.containment.guard._policy import ToolDeclaration
 from corrigible.containment.guard._provenance import Finding, Scan
 from corrigible.text.addresses import is_internal, parse_recipients
+from corrigible.text.ids import normalise_id
 
 if TYPE_CHECKING:
     from corrigible.containment.guard._guard import Guard
@@ -198,7 +199,7 @@ class _Call:
                     if name not in self.args:
                         continue
                     for ref in _strings_of(self.args[name]):
-                        item = self.session._items.get(ref.strip())
+                        item = self.session._items.get(normalise_id(ref))
                         if item is None:
                             continue
                         text, doc = item

@@ -40,6 +40,7 @@ from corrigible.containment.guard._decision import (
 from corrigible.containment.guard._matchers import Rule, SeenMatch, When
 from corrigible.containment.guard._policy import Policy, ToolDeclaration, load_policy
 from corrigible.containment.guard._protected import _ProtectedIndex
+from corrigible.containment.guard._regex import compile_regex
 from corrigible.containment.guard._session import Session
 
 # -- the guard ------------------------------------------------------------------------------------
@@ -123,7 +124,7 @@ class Guard:
             conds.append(_text_cond(when.text, lambda call: call.strings, "argument text"))
         if when.seen is not None:
             index = len(self.seen_conditions)
-            pattern = re.compile(when.seen.regex) if when.seen.regex is not None else None
+            pattern = compile_regex(when.seen.regex) if when.seen.regex is not None else None
             self.seen_conditions.append((when.seen, pattern))
             conds.append(_seen_cond(index, when.seen))
         if when.rate is not None:
@@ -262,6 +263,9 @@ class Guard:
                 f"tool {tool!r} is not declared in policy {policy.name} {policy.version} "
                 f"(declared: {declared}); unknown tools fail closed",
             )
+        lacking = spec.missing(args)
+        if lacking is not None:
+            return self._fail_closed(tool, f"malformed call: {tool} is {lacking}")
         try:
             decision = self._evaluate(call)
         except _Malformed as exc:

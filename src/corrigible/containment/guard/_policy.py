@@ -31,11 +31,14 @@ conditions. See :class:`When` for each one.
 from __future__ import annotations
 
 import fnmatch
+import functools
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
+from publicsuffixlist import PublicSuffixList
 from pydantic import (
     Field,
     ValidationError,
@@ -81,8 +84,33 @@ class ToolDeclaration(_Strict):
     carries that item's content."""
     sensitive_source: bool = False
     """Everything this tool returns is tracked as sensitive, whatever its labels."""
+    required: list[str] | None = None
+    """Arguments every call must carry, non-empty; a call without one fails closed (a send with
+    no destination, a forward of no item, cannot be judged)."""
 
-    _list = _listify("recipients", "hosts", "paths", "commands", "refs")
+    _list = _listify("recipients", "hosts", "paths", "commands", "refs", "required")
+
+    @field_validator("name")
+    @classmethod
+    def _names_some_tools(cls, value: str) -> str:
+        if not value.strip("*?[]! ") or any(
+            fnmatch.fnmatchcase(probe, value) for probe in _PROBE_TOOLS
+        ):
+            raise ValueError(
+                f"{value!r} would declare every tool and switch off the unknown-tool block; "
+                "name the tools (a pattern needs a literal part, e.g. files.*)"
+            )
+        return value
+
+    def missing(self, args: Mapping[str, Any]) -> str | None:
+        """What a call lacks of its ``required`` arguments (one line), or None."""
+
+        def given(name: str) -> bool:
+            value = args.get(name)
+            return value is not None and value != "" and value != [] and value != {}
+
+        absent = [name for name in self.required or () if not given(name)]
+        return f"missing required argument(s): {', '.join(absent)}" if absent else None
 
     @model_validator(mode="before")
     @classmethod
@@ -133,6 +161,18 @@ class ProtectedControl(_Strict):
         return self
 
 
+_PROBE_TOOLS = ("zq_unlisted_tool_7", "x", "Q9")
+"""Names no policy means to declare together: a tool pattern that matches them declares
+(nearly) every tool and would switch off the unknown-tool block."""
+
+@functools.cache
+def _public_suffixes() -> PublicSuffixList:
+    """The Public Suffix List as the ``publicsuffixlist`` wheel ships it (no network): ``com``,
+    ``co.uk``, ``github.io`` … and any single label not under a known one (``internal``). Built
+    on first use (~30 ms), not at import."""
+    return PublicSuffixList()
+
+
 class Boundary(_Strict):
     """What counts as inside: recipient domains and hosts (subdomains included)."""
 
@@ -150,8 +190,13 @@ class Boundary(_Strict):
         out = []
         for d in value:
             d = d.strip().lower().lstrip("@").rstrip(".")
-            if not d or "@" in d or " " in d:
-                raise ValueError(f"{d!r} is not a domain")
+            if not d or "@" in d or " " in d or "*" in d:
+                raise ValueError(f"{d!r} is not a domain (subdomains are included already)")
+            if _public_suffixes().is_public(d):
+                raise ValueError(
+                    f"{d!r} is a public suffix: it would put every site under it inside; "
+                    "name the organisation's own domains"
+                )
             out.append(d)
         return out
 

@@ -13,6 +13,7 @@ from corrigible.containment.guard._call import _Call, _host_of, _norm_path
 from corrigible.containment.guard._conditions import _short
 from corrigible.containment.guard._matchers import is_glob
 from corrigible.containment.guard._policy import ProtectedControl
+from corrigible.containment.guard._regex import compile_regex
 
 # -- protected controls ---------------------------------------------------------------------------
 
@@ -78,7 +79,9 @@ class _ProtectedIndex:
         self._paths = [[_simple_glob(p) for p in c.paths] for c in self.controls]
         self._all_paths = _named_alternatives(self._paths)
         self._last_parts = frozenset(p.rsplit("/", 1)[-1] for ps in self._paths for p in ps)
-        self._commands = [[re.compile(r, re.IGNORECASE) for r in c.commands] for c in self.controls]
+        self._commands = [
+            [compile_regex(r, ignore_case=True) for r in c.commands] for c in self.controls
+        ]
         self._hosts = [[h.casefold() for h in c.hosts] for c in self.controls]
         self._any_commands = any(self._commands)
         self._any_hosts = any(self._hosts)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from corrigible.containment.guard._decision import Agent
 from corrigible.containment.guard._provenance import ProvenanceTracker
+from corrigible.text.ids import normalise_id
 
 if TYPE_CHECKING:
     from corrigible.containment.guard._guard import Guard
@@ -70,7 +71,7 @@ class Session:
     def _observe(
         self, text: str, labels: set[str], *, source: str, role: str, ref: str | int | None
     ) -> None:
-        ref_key = None if ref is None else str(ref)
+        ref_key = None if ref is None else normalise_id(ref)
         doc_index = None
         if labels & self.guard.tracked_labels:
             doc = self.tracker.add(text, labels, source=source, ref=ref_key)

@@ -1,0 +1,101 @@
+"""Rules that cannot hang the guard or open the door (bypasses found from outside)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from corrigible.containment.guard import Guard, default_policy_path, load_policy, parse_policy
+from corrigible.errors import ConfigError
+
+BASE = {
+    "version": "1",
+    "name": "p",
+    "default": "allow",
+    "tools": ["email"],
+    "boundary": {"domains": ["corp.example"]},
+}
+
+
+def _policy(**changes: object) -> dict[str, object]:
+    return {**BASE, **changes}
+
+
+def test_a_catastrophic_regex_runs_in_linear_time() -> None:
+    policy = parse_policy(
+        _policy(
+            rules=[
+                {
+                    "id": "r",
+                    "effect": "block",
+                    "reason": "x",
+                    "when": {"text": {"regex": "^(a+)+$"}},
+                }
+            ]
+        )
+    )
+    guard = Guard(policy)
+    session = guard.session()
+    start = time.perf_counter()
+    decision = guard.decide(session, "email", {"to": "a@corp.example", "body": "a" * 5000 + "b"})
+    assert time.perf_counter() - start < 1.0
+    assert decision.effect == "allow"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "why"), [(r"(a)\1", "backreferences"), (r"x(?=y)", "lookaround")]
+)
+def test_patterns_a_linear_engine_cannot_run_are_refused_in_one_line(
+    pattern: str, why: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_policy(
+            _policy(
+                rules=[
+                    {
+                        "id": "r",
+                        "effect": "block",
+                        "reason": "x",
+                        "when": {"text": {"regex": pattern}},
+                    }
+                ]
+            ),
+            "p.yaml",
+        )
+    message = str(info.value)
+    assert message.startswith("p.yaml: field rules.0.when.text.regex") and why in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("name", ["*", "**", "?*", "[a-z]*"])
+def test_a_tool_pattern_that_declares_everything_is_refused(name: str) -> None:
+    with pytest.raises(ConfigError, match="would declare every tool"):
+        parse_policy(_policy(tools=["email", {"name": name}]))
+
+
+@pytest.mark.parametrize("domain", ["com", "co.uk", "*", "*.corp.example", "github.io"])
+def test_boundary_domains_that_are_public_suffixes_or_wildcards_are_refused(domain: str) -> None:
+    with pytest.raises(ConfigError, match="public suffix|not a domain"):
+        parse_policy(_policy(boundary={"domains": [domain]}))
+
+
+def test_a_send_without_a_destination_fails_closed() -> None:
+    guard = Guard(load_policy(default_policy_path()))
+    session = guard.session(agent="agent")
+    for arguments in ({}, {"to": ""}, {"subject": "hi", "body": "x"}, {"to": []}):
+        decision = guard.decide(session, "email", arguments)
+        assert decision.effect == "block" and decision.rule_id == "fail-closed", arguments
+        assert "missing required argument(s): to" in decision.reason
+    forward = guard.decide(session, "forward", {"to": "ops@kestrel-systems.com"})
+    assert forward.effect == "block" and "email_id" in forward.reason
+
+
+def test_declared_required_arguments_are_enforced() -> None:
+    policy = parse_policy(
+        _policy(tools=[{"name": "run", "required": ["command"], "recipients": [], "hosts": []}])
+    )
+    guard = Guard(policy)
+    session = guard.session()
+    assert guard.decide(session, "run", {}).rule_id == "fail-closed"
+    assert guard.decide(session, "run", {"command": "ls"}).rule_id == "default"
