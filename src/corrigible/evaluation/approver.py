@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from inspect_ai.approval import Approval, Approver, approver
-from inspect_ai.model import ChatMessage, ChatMessageTool
+from inspect_ai.model import ChatMessage, ChatMessageAssistant, ChatMessageTool
 from inspect_ai.tool import ToolCall, ToolCallView
 
 from corrigible.evaluation.containment import AuditTarget, _writer, guard_for, prepare_audit
@@ -69,10 +69,18 @@ def guard_approver(
     ) -> Approval:
         key = (history[0].id if history else None) or "sample"
         session, seen = sessions.get(key) or (guard.session(agent=agent), 0)
+        calls = {
+            c.id: c.arguments
+            for m in history
+            if isinstance(m, ChatMessageAssistant)
+            for c in m.tool_calls or ()
+        }
         for past in history[seen:]:
             if isinstance(past, ChatMessageTool):
                 session.observe_tool_result(
-                    past.function or "tool", past.text, ref=past.tool_call_id
+                    past.function or "tool",
+                    past.text,
+                    arguments=calls.get(past.tool_call_id or ""),
                 )
         sessions[key] = (session, len(history))
         decision = guard.decide(session, call.function, call.arguments)

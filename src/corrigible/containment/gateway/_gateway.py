@@ -280,7 +280,9 @@ class Gateway:
             logger.error("the result of %r: %s; withholding it", tool, exc)
             return _refusal(f"{tool}: the result was withheld: {exc} (fail closed)")
         try:
-            self.session.observe_tool_result(tool, result_text(result), labels, ref=ref)
+            self.session.observe_tool_result(
+                tool, result_text(result), labels, ref=ref, arguments=args
+            )
         except Exception:  # noqa: BLE001
             logger.exception("could not observe the result of %r; withholding it", tool)
             return _refusal(

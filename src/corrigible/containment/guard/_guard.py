@@ -62,7 +62,11 @@ class Guard:
             policy = load_policy(policy)
         self.policy = policy
         self.halted: str | None = None
-        self.sensitive_labels = frozenset(policy.provenance.sensitive_labels) | {"sensitive"}
+        # labels the policy gives paths in ``sensitive_paths`` are sensitive by declaration
+        path_labels = {label for labels in policy.sensitive_paths.values() for label in labels}
+        self.sensitive_labels = (
+            frozenset(policy.provenance.sensitive_labels) | {"sensitive"} | path_labels
+        )
         self.domains = tuple(policy.boundary.domains)
         self.host_domains = tuple(policy.boundary.host_domains)
         tracked = set(self.sensitive_labels)

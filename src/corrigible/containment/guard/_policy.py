@@ -165,6 +165,7 @@ _PROBE_TOOLS = ("zq_unlisted_tool_7", "x", "Q9")
 """Names no policy means to declare together: a tool pattern that matches them declares
 (nearly) every tool and would switch off the unknown-tool block."""
 
+
 @functools.cache
 def _public_suffixes() -> PublicSuffixList:
     """The Public Suffix List as the ``publicsuffixlist`` wheel ships it (no network): ``com``,
@@ -264,7 +265,32 @@ class Policy(_Strict):
     tools: list[ToolDeclaration] = Field(min_length=1)
     protected: list[ProtectedControl] = Field(default_factory=list)
     provenance: ProvenanceConfig = Field(default_factory=ProvenanceConfig)
+    sensitive_paths: dict[str, list[str]] = Field(default_factory=dict)
+    """Path patterns whose content is sensitive whatever the tool says: ``{"/srv/hr/**":
+    [personal]}``. What a call reads from a matching path (any of its path arguments) is tracked
+    with those labels, and they count as sensitive (``carries: sensitive``). Patterns are shell
+    globs matched case-sensitively, ``*`` crossing ``/``."""
     rules: list[Rule] = Field(default_factory=list)
+
+    @field_validator("sensitive_paths")
+    @classmethod
+    def _sensitive_paths(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for pattern, labels in value.items():
+            if not pattern.strip("*?/ "):
+                raise ValueError(f"{pattern!r} would mark every path sensitive; name the paths")
+            if not labels:
+                raise ValueError(f"{pattern!r}: give at least one label (e.g. personal)")
+        return value
+
+    def labels_for_path(self, path: str) -> set[str]:
+        """The labels ``sensitive_paths`` gives ``path`` (none when no pattern matches)."""
+        found: set[str] = set()
+        for pattern, labels in self.sensitive_paths.items():
+            if fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(
+                path, pattern.replace("/**", "*")
+            ):
+                found.update(labels)
+        return found
 
     @field_validator("version", mode="before")
     @classmethod

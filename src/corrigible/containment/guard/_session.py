@@ -49,14 +49,33 @@ class Session:
         labels: Iterable[str] = (),
         *,
         ref: str | int | None = None,
+        arguments: Mapping[str, Any] | None = None,
     ) -> None:
         """Register a tool's output. Content labelled sensitive (or from a tool the policy lists
         as a sensitive source) is tracked for provenance; ``ref`` lets a later call name it
-        (``forward(email_id=ref)``)."""
+        (``forward(email_id=ref)``).
+
+        ``arguments`` are those of the call that produced the output. They let provenance
+        follow what the agent did when the result itself says nothing: the item's id comes
+        from the reading tool's declared ``refs`` argument (``read_email(email_id=3)`` is email
+        3 even when the mail it returns carries no id), and a path argument that the policy's
+        ``sensitive_paths`` covers labels the content.
+        """
         labels = _labels(labels)
         spec = self.guard.policy.tool_spec(tool)
         if spec is not None and spec.sensitive_source:
             labels.add("sensitive")
+        if arguments:
+            if ref is None and spec is not None:
+                ref = next(
+                    (str(arguments[name]) for name in spec.refs if arguments.get(name) is not None),
+                    None,
+                )
+            if self.guard.policy.sensitive_paths:
+                names = spec.role("paths") if spec is not None else frozenset()
+                for name, value in arguments.items():
+                    if name in names and isinstance(value, str):
+                        labels |= self.guard.policy.labels_for_path(value.strip())
         self._observe(_as_text(content), labels, source=f"tool_result:{tool}", role="tool", ref=ref)
 
     def observe_message(

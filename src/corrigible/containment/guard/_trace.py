@@ -147,6 +147,8 @@ def replay(
     """
     first = session or guard.session()
     named: dict[str, Session] = {}
+    last_call: dict[tuple[str | None, str], Any] = {}
+    """The arguments of each session's latest call of each tool: a result belongs to it."""
     clock = 0.0
     for event in events:
         if event.ts is not None:
@@ -156,10 +158,18 @@ def replay(
         elif (session := named.get(event.session)) is None:
             session = named[event.session] = guard.session(agent=first.agent, id=event.session)
         if event.type == "tool_result":
-            session.observe_tool_result(event.tool, event.content, event.labels, ref=event.ref)
+            arguments = last_call.get((event.session, event.tool))
+            session.observe_tool_result(
+                event.tool,
+                event.content,
+                event.labels,
+                ref=event.ref,
+                arguments=arguments if isinstance(arguments, dict) else None,
+            )
         elif event.type == "message":
             session.observe_message(event.role, event.content, event.labels, ref=event.ref)
         else:
+            last_call[(event.session, event.tool)] = event.arguments
             yield (
                 event,
                 guard.decide(session, event.tool, event.arguments, agent=event.agent, now=clock),
