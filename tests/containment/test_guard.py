@@ -272,7 +272,7 @@ BAD_POLICIES = [
         GOOD + "provenance: {min_words: 3, min_piece_words: 5}\n",
         "field provenance: min_piece_words (5) cannot exceed min_words (3)",
     ),
-    (GOOD + "provenance: {encodings: [rot13]}\n", "field provenance.encodings.0: Input should be"),
+    (GOOD + "provenance: {encodings: [rot47]}\n", "field provenance.encodings.0: Input should be"),
     (GOOD + "boundary: {domains: ['a b']}\n", "field boundary.domains: 'a b' is not a domain"),
     (GOOD + "protected: [{control: ks}]\n", "field protected.0: name at least one of"),
     ("- just\n- a list\n", "a policy is a mapping"),

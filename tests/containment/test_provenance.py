@@ -9,9 +9,13 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import gzip
+import quopri
+import re
 import string
 import urllib.parse
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -180,12 +184,41 @@ def test_encodings_can_be_switched_off() -> None:
     assert carried(t, urllib.parse.quote(FRAGMENT)) != []
 
 
-def test_not_caught_rot13_spaced_letters_and_translation() -> None:
+def _html_entities(text: str) -> str:
+    return "".join(f"&#{ord(c)};" for c in text)
+
+
+def _escaped(text: str) -> str:
+    return "".join(f"\\u{ord(c):04x}" for c in text)
+
+
+@pytest.mark.parametrize(
+    ("name", "disguise"),
+    [
+        ("rot13", lambda t: codecs.encode(t, "rot13")),
+        ("base32", lambda t: base64.b32encode(t.encode()).decode()),
+        ("base85", lambda t: base64.b85encode(t.encode()).decode()),
+        ("gzip+base64", lambda t: base64.b64encode(gzip.compress(t.encode())).decode()),
+        ("html entities", _html_entities),
+        ("nbsp joiners", lambda t: t.replace(" ", "&nbsp;")),
+        ("unicode escapes", _escaped),
+        ("quoted-printable", lambda t: quopri.encodestring(t.encode(), quotetabs=True).decode()),
+        ("each word reversed", lambda t: re.sub(r"[A-Za-z0-9]+", lambda m: m.group(0)[::-1], t)),
+        ("spaced letters", lambda t: "   ".join(" ".join(w) for w in t.split())),
+        ("small capitals", lambda t: t.lower().translate(_SMALL_CAPS)),
+    ],
+)
+def test_disguises_the_decoding_pipeline_reads(name: str, disguise: Any) -> None:
+    assert carried(tracker(), "FYI: " + disguise(FRAGMENT)), name
+
+
+_SMALL_CAPS = str.maketrans("abcdefghijklmnoprstuvwyz", "ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢ")
+
+
+def test_not_caught_letters_with_no_word_breaks_reversed_base64_and_translation() -> None:
     """Documented limits: these are *not* caught (a policy needs other rules for them)."""
     t = tracker()
-    assert carried(t, codecs.encode(FRAGMENT, "rot13")) == []
     assert carried(t, " ".join(FRAGMENT.replace(" ", ""))) == []
-    assert carried(t, base64.b32encode(FRAGMENT.encode()).decode()) == []
     assert carried(t, _b64(FRAGMENT)[::-1]) == []
 
 
@@ -471,7 +504,7 @@ def _reference_findings(
         if before and all(q in before for q in stretch):
             continue
         how = dict.fromkeys(scan.via[q] for q in stretch if q in scan.via)
-        if seg.reversed:
+        if seg.how == "reversed":
             how["reversed"] = None
         if any(q in before for q in stretch):
             how["split across calls"] = None

@@ -38,9 +38,12 @@ _INVISIBLE = dict.fromkeys(
     map(ord, "\u00ad\u180e\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff"), None
 )
 _CONFUSABLES = str.maketrans(
-    # Cyrillic and Greek letters that render like Latin ones (lower and upper case)
-    "аеорсухіјѕԁһԛԝмтнвкАЕОРСУХІЈЅНВКМТαβεικνορτυχΑΒΕΗΙΚΜΝΟΡΤΥΧΖ",
-    "aeopcyxijsdhqwmthbkAEOPCYXIJSHBKMTabeiknoptuxABEHIKMNOPTYXZ",
+    # Cyrillic and Greek letters that render like Latin ones (lower and upper case), and the
+    # small capitals of the phonetic extensions (ᴀʙᴄ…), which NFKC leaves alone
+    "аеорсухіјѕԁһԛԝмтнвкАЕОРСУХІЈЅНВКМТαβεικνορτυχΑΒΕΗΙΚΜΝΟΡΤΥΧΖ"
+    "ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢ",
+    "aeopcyxijsdhqwmthbkAEOPCYXIJSHBKMTabeiknoptuxABEHIKMNOPTYXZ"
+    "abcdefghijklmnoprstuvwyz",
 )
 _NON_WORD = re.compile(r"[\W_]+")
 

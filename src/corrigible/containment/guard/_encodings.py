@@ -1,17 +1,50 @@
-"""Decoding what a payload may hide: base64 (both alphabets, any alignment), hex, URL encoding,
-nested up to a depth; short runs' decodings are remembered.
+"""Decoding what a payload may hide, before it is compared with what the session saw.
+
+Byte encodings: base64 (both alphabets, any alignment), base32, base85 / ascii85, hex, with
+gzip / zlib / bz2 payloads inside them unpacked (at most 1 MB). Text encodings: URL escapes,
+HTML entities (``&#72;``, ``&nbsp;``), ``\\u`` / ``\\x`` escapes, quoted-printable. Ciphers and
+disguises: ROT13, each word reversed, spaced-out letters, leetspeak. (Whole-text reversal is
+handled by indexing documents reversed; look-alike and small-capital letters by the shared
+normalisation in :mod:`corrigible.text.words`.) Each is tried only when the payload shows its
+mark (an ``&…;``, a ``\\u``, a long run of its alphabet, fewer common words than its decoding
+has), decodings nest up to ``max_decode_depth`` levels, and short runs' decodings are remembered.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import bz2
 import functools
+import html
+import quopri
 import re
+import zlib
 from collections.abc import Iterable, Iterator
 from urllib.parse import unquote_plus
 
-ENCODINGS: tuple[str, ...] = ("base64", "hex", "url", "reversed")
+ENCODINGS: tuple[str, ...] = (
+    "base64",
+    "hex",
+    "url",
+    "reversed",
+    "html",
+    "escapes",
+    "quoted_printable",
+    "base32",
+    "base85",
+    "compressed",
+    "rot13",
+    "reversed_words",
+    "spaced",
+    "leet",
+)
+"""Every encoding the tracker can look through."""
+
+DEFAULT_ENCODINGS: tuple[str, ...] = tuple(e for e in ENCODINGS if e != "leet")
+"""What a policy gets unless it lists ``provenance.encodings``: all but leetspeak, whose mark
+(letters and digits mixed inside a word) is common in ids and codes, where decoding every
+payload twice costs more than it catches; a policy can add it."""
 """The encodings the tracker looks through (all on by default)."""
 
 # -- decoding -------------------------------------------------------------------------------------
@@ -79,11 +112,39 @@ def _decode_run(run: str) -> Iterator[tuple[str, str]]:
         if len(chunk) < 8:
             break
         try:
-            best = max(best, _readable(base64.b64decode(chunk, validate=True)))
+            raw = base64.b64decode(chunk, validate=True)
         except (binascii.Error, ValueError):
             continue
+        best = max(best, _readable(_unpacked(raw) or raw))
     if best[0] >= _MIN_SCORE:
         yield "base64", best[1]
+    for match in _B32_RUN.finditer(run):
+        letters = match.group(0).rstrip("=")
+        padded = letters + "=" * (-len(letters) % 8)
+        try:
+            raw = base64.b32decode(padded)
+        except (binascii.Error, ValueError):
+            continue
+        score = _readable(_unpacked(raw) or raw)
+        if score[0] >= _MIN_SCORE:
+            yield "base32", score[1]
+
+
+_B32_RUN = re.compile(r"[A-Z2-7]{16,}=*")
+_MAX_UNPACKED = 1 << 20
+
+
+def _unpacked(raw: bytes) -> bytes | None:
+    """``raw`` decompressed when it is a gzip, zlib or bz2 stream (at most 1 MB), else None."""
+    try:
+        if raw[:2] == b"\x1f\x8b" or raw[:1] == b"x":
+            wbits = 47 if raw[:2] == b"\x1f\x8b" else 15
+            return zlib.decompressobj(wbits).decompress(raw, _MAX_UNPACKED) or None
+        if raw[:3] == b"BZh":
+            return bz2.BZ2Decompressor().decompress(raw, _MAX_UNPACKED) or None
+    except (zlib.error, OSError, ValueError, EOFError):
+        return None
+    return None
 
 
 _CACHED_RUN_CHARS = 512
@@ -130,7 +191,7 @@ def _encoded_runs(text: str) -> list[str]:
 def decoded_variants(
     text: str, encodings: Iterable[str] = ENCODINGS, depth: int = 2
 ) -> list[tuple[str, str]]:
-    """``text`` and every decoding of it (URL, base64, hex), nested up to ``depth`` levels.
+    """``text`` and every decoding of it (see the module docstring), nested up to ``depth`` levels.
 
     Returns (how, text) pairs, the original first with how ``"plain"``; nested decodings are
     named outermost first (``"url+base64"``). Reversal is not produced here: documents are
@@ -147,6 +208,11 @@ def decoded_variants(
                 unquoted = unquote_plus(current)
                 if unquoted != current:
                     found.append((prefix + "url", unquoted))
+            for name, transform in _TEXT_TRANSFORMS if how == "plain" or how in _CHEAP else ():
+                if name in wanted:
+                    changed = transform(current)
+                    if changed is not None and changed != current:
+                        found.append((prefix + name, changed))
             if not ("base64" in wanted or "hex" in wanted) or len(current) < _MIN_ENCODED:
                 continue
             pieces: list[str] = []
@@ -165,3 +231,129 @@ def decoded_variants(
         out.extend(found)
         frontier = found
     return out
+
+
+# -- text transforms --------------------------------------------------------------------------------
+
+_ENTITY = re.compile(r"&(?:#\d{2,7}|#x[0-9a-fA-F]{2,6}|[a-zA-Z]{2,8});")
+_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})|U([0-9a-fA-F]{8}))")
+_QP = re.compile(r"=[0-9A-F]{2}")
+_B85_TOKEN = re.compile(r"[0-9A-Za-z!#$%&()*+\-;<=>?@^_`{|}~]{20,}")
+_A85_BLOCK = re.compile(r"<~(.+?)~>", re.DOTALL)
+_COMMON = frozenset(
+    [
+        "the",
+        "and",
+        "of",
+        "to",
+        "in",
+        "is",
+        "that",
+        "for",
+        "with",
+        "on",
+        "are",
+        "this",
+        "was",
+        "be",
+        "as",
+        "at",
+        "by",
+        "it",
+        "from",
+    ]
+)
+_ROT13 = str.maketrans(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+    "NOPQRSTUVWXYZABCDEFGHIJKLMnopqrstuvwxyzabcdefghijklm",
+)
+_LEET = str.maketrans("4310$5@7!|", "aeiossatil")
+_LEET_WORD = re.compile(
+    r"\b(?=[A-Za-z0-9$@!|]*[A-Za-z])(?=[A-Za-z0-9$@!|]*[0-9$@!|])[A-Za-z0-9$@!|]{3,}\b"
+)
+
+
+def _html(text: str) -> str | None:
+    return html.unescape(text) if "&" in text and _ENTITY.search(text) else None
+
+
+def _escapes(text: str) -> str | None:
+    if "\\" not in text:
+        return None
+
+    def char(m: re.Match[str]) -> str:
+        code = int(next(g for g in m.groups() if g is not None), 16)
+        return chr(code) if code < 0x110000 else " "
+
+    return _ESCAPE.sub(char, text)
+
+
+def _quoted_printable(text: str) -> str | None:
+    if "=" not in text or len(_QP.findall(text)) < 3:
+        return None
+    return quopri.decodestring(text.encode("utf-8", "ignore")).decode("utf-8", "ignore")
+
+
+def _base85(text: str) -> str | None:
+    if "<~" not in text and not any(c in text for c in "^`{|}~"):
+        return None
+    pieces = []
+    for block in _A85_BLOCK.findall(text):
+        try:
+            pieces.append(_readable(base64.a85decode(block, adobe=False, ignorechars=b" \n\r\t")))
+        except ValueError:
+            continue
+    for token in _B85_TOKEN.findall(text) if len(text) >= 20 else ():
+        if token.isalnum():
+            continue  # an ordinary word or id: base64/base32 runs are tried elsewhere
+        for decode in (base64.b85decode, base64.a85decode):
+            try:
+                pieces.append(_readable(decode(token)))
+            except ValueError:
+                continue
+    kept = [text for score, text in pieces if score >= _MIN_SCORE]
+    return " ".join(kept) if kept else None
+
+
+def _spaced(text: str) -> str | None:
+    """Letters spaced out (``s e c r e t   p l a n``): single spaces dropped, runs of spaces kept
+    as the word breaks. Spaced-out text is about half spaces, ordinary prose about a sixth."""
+    if text.count(" ") * 3 < len(text):
+        return None
+    return _SINGLE_SPACE.sub("", text)
+
+
+_SINGLE_SPACE = re.compile(r"(?<! ) (?! )")
+
+
+_LEET_HINT = re.compile(r"[A-Za-z][0134579$@|][A-Za-z]+[0134579$@|]")
+
+
+def _leet(text: str) -> str | None:
+    if not _LEET_HINT.search(text):
+        return None
+    return _LEET_WORD.sub(lambda m: m.group(0).lower().translate(_LEET), text)
+
+
+_TEXT_TRANSFORMS = (
+    ("html", _html),
+    ("escapes", _escapes),
+    ("quoted_printable", _quoted_printable),
+    ("base85", _base85),
+    ("spaced", _spaced),
+    ("leet", _leet),
+)
+"""(encoding name, transform): each returns the decoded text, or None when the payload shows
+no mark of that encoding (so the common case costs a substring check or one regex search).
+ROT13 and per-word reversal are not here: documents are indexed in those forms instead (as for
+whole-text reversal), so a payload is never rewritten for them."""
+
+ROT13 = _ROT13
+
+_CHEAP = frozenset({"url", "base64", "hex", "base32"})
+"""Decodings whose text is worth trying the text transforms on again (one nesting level)."""
+
+
+def reversed_words(ws: list[bytes]) -> list[bytes]:
+    """Each normalised word read backwards (the index form that catches ``eht tcejorp``)."""
+    return [w[::-1] for w in ws]

@@ -21,8 +21,39 @@ from pydantic import (
 from corrigible.containment.guard._regex import compile_regex
 
 Effect = Literal["allow", "block", "require_approval"]
-Encoding = Literal["base64", "hex", "url", "reversed"]
-_ALL_ENCODINGS: tuple[Encoding, ...] = ("base64", "hex", "url", "reversed")
+Encoding = Literal[
+    "base64",
+    "hex",
+    "url",
+    "reversed",
+    "html",
+    "escapes",
+    "quoted_printable",
+    "base32",
+    "base85",
+    "compressed",
+    "rot13",
+    "reversed_words",
+    "spaced",
+    "leet",
+]
+_ALL_ENCODINGS: tuple[Encoding, ...] = (
+    "base64",
+    "hex",
+    "url",
+    "reversed",
+    "html",
+    "escapes",
+    "quoted_printable",
+    "base32",
+    "base85",
+    "compressed",
+    "rot13",
+    "reversed_words",
+    "spaced",
+    "leet",
+)
+_DEFAULT_ENCODINGS: tuple[Encoding, ...] = tuple(e for e in _ALL_ENCODINGS if e != "leet")
 
 RESERVED_RULE_IDS = frozenset({"fail-closed", "protected", "default", "kill-switch"})
 """Rule ids the guard itself uses; a policy rule may not take them."""

@@ -47,7 +47,7 @@ from pydantic import (
 )
 
 from corrigible.containment.guard._matchers import (
-    _ALL_ENCODINGS,
+    _DEFAULT_ENCODINGS,
     DEFAULT_ROLES,
     Effect,
     Encoding,
@@ -226,7 +226,7 @@ class ProvenanceConfig(_Strict):
     """N: contiguous words of a sensitive item that make a fragment."""
     min_piece_words: int = Field(default=4, ge=2)
     """M: the shortest piece that counts when a fragment is split across calls or reordered."""
-    encodings: list[Encoding] = Field(default_factory=lambda: list(_ALL_ENCODINGS))
+    encodings: list[Encoding] = Field(default_factory=lambda: list(_DEFAULT_ENCODINGS))
     max_decode_depth: int = Field(default=2, ge=0, le=4)
     key_facts: list[KeyFactConfig] = Field(default_factory=list)
     fact_threshold: int = Field(default=2, ge=1)

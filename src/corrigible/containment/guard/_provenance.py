@@ -85,7 +85,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import compress
 
-from corrigible.containment.guard._encodings import ENCODINGS, decoded_variants
+from corrigible.containment.guard._encodings import (
+    DEFAULT_ENCODINGS,
+    ROT13,
+    decoded_variants,
+    reversed_words,
+)
 from corrigible.text.facts import KeyFact
 from corrigible.text.numbers import words_to_digits
 from corrigible.text.words import NUMBER_WORDS, raw_words, words
@@ -101,7 +106,7 @@ class ProvenanceSettings:
     """N: a contiguous stretch of this many document words carries the document."""
     min_piece_words: int = 4
     """M: the shortest shared piece that counts (and the index's gram length)."""
-    encodings: tuple[str, ...] = ENCODINGS
+    encodings: tuple[str, ...] = DEFAULT_ENCODINGS
     max_decode_depth: int = 2
     key_facts: tuple[KeyFact, ...] = ()
     fact_threshold: int = 2
@@ -172,7 +177,9 @@ class _Sink:
 @dataclass(frozen=True)
 class _Segment:
     doc: int
-    reversed: bool
+    how: str | None
+    """None for the document as written; else the form it is indexed in (``reversed``,
+    ``rot13``, ``each word reversed``)."""
     start: int
     end: int
 
@@ -239,17 +246,22 @@ class ProvenanceTracker:
             length=len(forward),
         )
         self.documents.append(doc)
-        self._forward.append(self._index(doc.index, forward, reversed_=False))
-        if "reversed" in self.settings.encodings:
-            self._index(doc.index, words(text[::-1]), reversed_=True)
+        self._forward.append(self._index(doc.index, forward, how=None))
+        encodings = self.settings.encodings
+        if "reversed" in encodings:
+            self._index(doc.index, words(text[::-1]), how="reversed")
+        if "rot13" in encodings:
+            self._index(doc.index, words(text.translate(ROT13)), how="rot13")
+        if "reversed_words" in encodings:
+            self._index(doc.index, reversed_words(forward), how="each word reversed")
         self._activate_facts(doc, forward)
         return doc
 
-    def _index(self, doc: int, ws: list[bytes], *, reversed_: bool) -> _Segment:
+    def _index(self, doc: int, ws: list[bytes], *, how: str | None) -> _Segment:
         m = self.settings.min_piece_words
         start = len(self._corpus)
         seg = len(self._segments)
-        segment = _Segment(doc, reversed_, start, start + len(ws))
+        segment = _Segment(doc, how, start, start + len(ws))
         self._segments.append(segment)
         self._corpus.extend(ws)
         self._seg_of.extend([seg] * len(ws))
@@ -423,8 +435,8 @@ class ProvenanceTracker:
             if before and before.issuperset(stretch):
                 continue  # already sent (and let through) before: not this call's doing
             how = dict.fromkeys(filter(None, map(via, stretch)))
-            if seg.reversed:
-                how["reversed"] = None
+            if seg.how:
+                how[seg.how] = None
             if before and not before.isdisjoint(stretch):
                 how["split across calls"] = None
             out.append(
