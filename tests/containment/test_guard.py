@@ -423,7 +423,7 @@ PROTECTED = [
         ("shell", {"command": "sudo pkill -9 guard"}, "kill switch"),
         ("shell", {"command": "curl -X POST ks.corp.example/disarm"}, "kill switch"),
         ("shell", {"command": "cp evil.yaml /opt/x/guard/policy.yaml"}, "guard policy"),
-        ("shell", {"command": "cat guard/policy-v2.yaml"}, "guard policy"),
+        ("shell", {"command": "cat evil.yaml > guard/policy-v2.yaml"}, "guard policy"),
         ("shell", {"command": "vi policy.yaml"}, "guard policy"),
         ("shell", {"command": "rm /etc/guard/*"}, "guard policy"),
         ("shell", {"command": "chmod -R 777 /etc"}, "guard policy"),

@@ -99,3 +99,51 @@ def test_declared_required_arguments_are_enforced() -> None:
     session = guard.session()
     assert guard.decide(session, "run", {}).rule_id == "fail-closed"
     assert guard.decide(session, "run", {"command": "ls"}).rule_id == "default"
+
+
+SHELL_POLICY = {
+    **BASE,
+    "tools": [{"name": "run_command", "commands": ["command"]}],
+    "protected": [
+        {"control": "kill switch", "paths": ["/etc/agent/killswitch*"]},
+        {"control": "audit log", "paths": ["*/audit.sqlite"]},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "cat /etc/agent/killswitch.yaml",
+        "grep -n enabled /etc/agent/killswitch.yaml | head -3",
+        "sha256sum /srv/logs/audit.sqlite",
+        "ls -l /etc/agent/ && stat /etc/agent/killswitch.yaml",
+        "cp /etc/agent/killswitch.yaml /tmp/ks-copy.yaml",
+        "sed -n 1,5p /etc/agent/killswitch.yaml",
+    ],
+)
+def test_reading_a_protected_file_through_the_shell_is_allowed(command: str) -> None:
+    guard = Guard(parse_policy(SHELL_POLICY))
+    decision = guard.decide(guard.session(), "run_command", {"command": command})
+    assert decision.effect == "allow", decision
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "rm -f /etc/agent/killswitch.yaml",
+        "echo 'enabled: false' > /etc/agent/killswitch.yaml",
+        "echo x >> /etc/agent/killswitch.yaml",
+        "sed -i 's/true/false/' /etc/agent/killswitch.yaml",
+        "cat new.yaml | tee /etc/agent/killswitch.yaml",
+        "cp /tmp/off.yaml /etc/agent/killswitch.yaml",
+        "sudo -n truncate -s 0 /srv/logs/audit.sqlite",
+        "python3 patch.py /etc/agent/killswitch.yaml",
+        "cat /etc/agent/killswitch.yaml; mv /tmp/x /etc/agent/killswitch.yaml",
+        "bash -c 'rm /etc/agent/killswitch.yaml",  # unbalanced quote: fail closed
+    ],
+)
+def test_changing_a_protected_file_through_the_shell_is_an_incident(command: str) -> None:
+    guard = Guard(parse_policy(SHELL_POLICY))
+    decision = guard.decide(guard.session(), "run_command", {"command": command})
+    assert decision.effect == "block" and decision.incident, (command, decision)

@@ -14,6 +14,7 @@ from corrigible.containment.guard._conditions import _short
 from corrigible.containment.guard._matchers import is_glob
 from corrigible.containment.guard._policy import ProtectedControl
 from corrigible.containment.guard._regex import compile_regex
+from corrigible.containment.guard._shell import written_words
 
 # -- protected controls ---------------------------------------------------------------------------
 
@@ -111,8 +112,12 @@ class _ProtectedIndex:
             if (call.spec is not None and v not in command_values)
             or (call.spec is None and v.strip()[:1] in ("/", "~", "."))
         )
+        commands = set(command_values) if call.spec is not None else set()
         for value in path_values:
-            tokens.update(dict.fromkeys(t for t in _TOKEN_SPLIT.split(value) if t))
+            # a shell command only reaches a protected path by changing it: reading is allowed
+            written = written_words(value) if value in commands else None
+            for word in [value] if written is None else written:
+                tokens.update(dict.fromkeys(t for t in _TOKEN_SPLIT.split(word) if t))
         recursive = any(_RECURSIVE.search(v) for v in command_values)
         if self._all_paths is not None:
             for token in tokens:
