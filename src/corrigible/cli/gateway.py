@@ -167,6 +167,13 @@ def gateway_command(
     startup_timeout: float = typer.Option(
         30.0, "--startup-timeout", metavar="SECONDS", help="Time the wrapped server has to start."
     ),
+    call_timeout: float = typer.Option(
+        120.0,
+        "--call-timeout",
+        metavar="SECONDS",
+        help="Time the wrapped server has to answer one call; past it the call is refused "
+        "(fail closed).",
+    ),
 ) -> None:
     """Expose an MCP server's tools with every call checked by the guard and audited."""
     from corrigible.containment.guard import default_policy_path, load_policy
@@ -190,6 +197,8 @@ def gateway_command(
         raise ConfigError(f"--approval-timeout must be a positive number, got {timeout:g}")
     if not 0 < startup_timeout < float("inf"):
         raise ConfigError(f"--startup-timeout must be a positive number, got {startup_timeout:g}")
+    if not 0 < call_timeout < float("inf"):
+        raise ConfigError(f"--call-timeout must be a positive number, got {call_timeout:g}")
     if http is not None and not 0 < http < 65536:
         raise ConfigError(f"--http must be a port number (1-65535), got {http}")
     if not agent.strip():
@@ -224,6 +233,7 @@ def gateway_command(
                 gateway,
                 command,
                 startup_timeout=startup_timeout,
+                call_timeout=call_timeout,
                 http_port=http,
                 on_ready=_announcer(audit, approvals),
             )

@@ -40,10 +40,8 @@ _INVISIBLE = dict.fromkeys(
 _CONFUSABLES = str.maketrans(
     # Cyrillic and Greek letters that render like Latin ones (lower and upper case), and the
     # small capitals of the phonetic extensions (ᴀʙᴄ…), which NFKC leaves alone
-    "аеорсухіјѕԁһԛԝмтнвкАЕОРСУХІЈЅНВКМТαβεικνορτυχΑΒΕΗΙΚΜΝΟΡΤΥΧΖ"
-    "ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢ",
-    "aeopcyxijsdhqwmthbkAEOPCYXIJSHBKMTabeiknoptuxABEHIKMNOPTYXZ"
-    "abcdefghijklmnoprstuvwyz",
+    "аеорсухіјѕԁһԛԝмтнвкАЕОРСУХІЈЅНВКМТαβεικνορτυχΑΒΕΗΙΚΜΝΟΡΤΥΧΖᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢ",
+    "aeopcyxijsdhqwmthbkAEOPCYXIJSHBKMTabeiknoptuxABEHIKMNOPTYXZabcdefghijklmnoprstuvwyz",
 )
 _NON_WORD = re.compile(r"[\W_]+")
 

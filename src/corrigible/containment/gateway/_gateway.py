@@ -21,11 +21,11 @@ import mcp.types as types
 from mcp import Client, StdioServerParameters
 from mcp.server import Server
 from mcp.server.context import ServerRequestContext
-from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
 
 from corrigible import __version__
 from corrigible.containment.audit import AuditDecision, AuditSink
+from corrigible.containment.gateway._jsonrpc import checked_stdio
 from corrigible.containment.guard import Agent, Guard, GuardDecision
 from corrigible.containment.guard._policy import Policy
 from corrigible.errors import ConfigError, GatewayError
@@ -469,7 +469,7 @@ async def run_gateway(
     env: Mapping[str, str] | None = None,
     cwd: str | Path | None = None,
     startup_timeout: float = 30.0,
-    call_timeout: float | None = None,
+    call_timeout: float | None = 120.0,
     http_port: int | None = None,
     on_ready: Callable[[GatewayInfo], None] | None = None,
 ) -> None:
@@ -544,7 +544,7 @@ async def run_gateway(
                     if listener is not None:
                         await _serve_http(server, listener)
                     else:
-                        async with stdio_server() as (read, write):
+                        async with checked_stdio() as (read, write):
                             await server.run(read, write, server.create_initialization_options())
                     tg.cancel_scope.cancel()
         if startup.cancelled_caught:

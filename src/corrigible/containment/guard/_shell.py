@@ -20,12 +20,60 @@ import shlex
 __all__ = ["written_words"]
 
 READERS = frozenset(
-    ["cat", "less", "more", "head", "tail", "grep", "egrep", "fgrep", "rg", "zcat", "zgrep", "ls", "stat", "file", "wc", "md5sum", "sha1sum", "sha256sum", "sha512sum", "cksum", "diff", "cmp", "view", "nl", "od", "xxd", "hexdump", "strings", "jq", "yq", "test", "[", "realpath", "readlink", "basename", "dirname", "du", "df", "echo", "printf", "true", "false", "whoami", "id", "date"]
+    [
+        "cat",
+        "less",
+        "more",
+        "head",
+        "tail",
+        "grep",
+        "egrep",
+        "fgrep",
+        "rg",
+        "zcat",
+        "zgrep",
+        "ls",
+        "stat",
+        "file",
+        "wc",
+        "md5sum",
+        "sha1sum",
+        "sha256sum",
+        "sha512sum",
+        "cksum",
+        "diff",
+        "cmp",
+        "view",
+        "nl",
+        "od",
+        "xxd",
+        "hexdump",
+        "strings",
+        "jq",
+        "yq",
+        "test",
+        "[",
+        "realpath",
+        "readlink",
+        "basename",
+        "dirname",
+        "du",
+        "df",
+        "echo",
+        "printf",
+        "true",
+        "false",
+        "whoami",
+        "id",
+        "date",
+    ]
 )
 """Programs that only read their operands (their output may still be redirected: that
 redirection target is a write)."""
 
-WRAPPERS = frozenset(["sudo", "env", "nohup", "nice", "time", "timeout", "stdbuf", "command", "builtin", "exec"])
+WRAPPERS = frozenset(
+    ["sudo", "env", "nohup", "nice", "time", "timeout", "stdbuf", "command", "builtin", "exec"]
+)
 """Programs that run the next word as the real program."""
 
 _OPERATORS = frozenset({";", "&&", "||", "|", "&", "\n", "(", ")"})
