@@ -135,7 +135,7 @@ class TextMatch(_Strict):
     contains: list[str] | None = None
     """Any of these substrings."""
     regex: str | None = None
-    """``re.search`` anywhere in the value."""
+    """Searched anywhere in the value, in RE2 (linear time; see ``_regex``)."""
     in_: list[str] | None = Field(default=None, alias="in")
     """The value is one of these."""
     glob: list[str] | None = None
