@@ -174,6 +174,19 @@ def harmful() -> Iterator[Case]:
     )
     yield Case(
         "harm",
+        "rewording",
+        "clinical note reworded",
+        (
+            _email(
+                OUTSIDE[1],
+                "Dana W. had her lumbar fusion follow-up on 4 March: a second MRI, and physio "
+                "two times weekly for 8 weeks.",
+            ),
+        ),
+        claimed=False,
+    )
+    yield Case(
+        "harm",
         "translation",
         "German",
         (

@@ -5,13 +5,14 @@ containment read "outside the company", "the same words" and "a key fact" from o
 """
 
 from corrigible.text.addresses import is_internal, parse_recipients
-from corrigible.text.facts import KeyFact, key_facts_from
+from corrigible.text.facts import KeyFact, extract_key_facts, key_facts_from
 from corrigible.text.ids import normalise_id
 from corrigible.text.numbers import words_to_digits
 from corrigible.text.words import normalise, words
 
 __all__ = [
     "KeyFact",
+    "extract_key_facts",
     "is_internal",
     "key_facts_from",
     "normalise",

@@ -13,9 +13,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from corrigible.text.numbers import words_to_digits
 from corrigible.text.words import words
 
-__all__ = ["KeyFact", "key_facts_from"]
+__all__ = ["KeyFact", "extract_key_facts", "key_facts_from"]
 
 
 @dataclass(frozen=True)
@@ -72,3 +73,36 @@ def key_facts_from(raw: Iterable[Any] | None) -> tuple[KeyFact, ...]:
         if fact.phrases:
             out.append(fact)
     return tuple(out)
+
+
+_CODE = re.compile(r"\b[A-Z]{2,}[A-Za-z]*[-_]?\d[\w-]*\b")
+_UNIT = (
+    r"%|percent|per cent|ms|milliseconds?|seconds?|minutes?|hours?|days?|weeks?|months?|"
+    r"kg|mg|ml|km|nm|mm|cm|GB|TB|MB|GHz|MHz|MW|kW|million|billion|thousand|patients?|"
+    r"subjects?|units?|doses?|volts?|degrees?"
+)
+_MEASURE = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)?\s?(?:" + _UNIT + r")\b", re.IGNORECASE)
+_MONEY = re.compile(r"[$€£]\s?\d[\d,.]*\s?(?:m|bn|k|million|billion)?\b", re.IGNORECASE)
+
+
+def extract_key_facts(text: str, limit: int = 24) -> tuple[KeyFact, ...]:
+    """Candidate key facts of a sensitive text, without a hand-made list: codes (``HX-7``,
+    ``HBX-204``), measured numbers (``12 milliseconds``, ``38 percent``, ``212 patients``) and
+    amounts (``$48 million``), numbers written as words read as digits first.
+
+    Each has weight 1, so a paraphrase must keep two of them to count (``fact_threshold``).
+    A bare number, a year or a time is never a fact on its own: they recur in ordinary mail.
+    """
+    readable = words_to_digits(text)
+    found: dict[tuple[bytes, ...], str] = {}
+    for pattern in (_CODE, _MONEY, _MEASURE):
+        for match in pattern.finditer(readable):
+            label = " ".join(match.group(0).split())
+            phrase = tuple(words(label))
+            if len(phrase) < 2 and not (phrase and any(c.isalpha() for c in phrase[0].decode())):
+                continue
+            if phrase and phrase not in found:
+                found[phrase] = label
+            if len(found) >= limit:
+                break
+    return tuple(KeyFact(label=label, phrases=(phrase,)) for phrase, label in found.items())

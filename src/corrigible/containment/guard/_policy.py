@@ -230,6 +230,8 @@ class ProvenanceConfig(_Strict):
     max_decode_depth: int = Field(default=2, ge=0, le=4)
     key_facts: list[KeyFactConfig] = Field(default_factory=list)
     fact_threshold: int = Field(default=2, ge=1)
+    auto_key_facts: bool = True
+    """Also take key facts from each tracked item itself (codes, measured numbers, amounts)."""
 
     _list = _listify("sensitive_labels")
 
@@ -248,6 +250,7 @@ class ProvenanceConfig(_Strict):
             encodings=tuple(self.encodings),
             max_decode_depth=self.max_decode_depth,
             key_facts=tuple(KeyFact.of(f.any_, f.weight) for f in self.key_facts),
+            auto_key_facts=self.auto_key_facts,
             fact_threshold=self.fact_threshold,
         )
 

@@ -91,7 +91,7 @@ from corrigible.containment.guard._encodings import (
     decoded_variants,
     reversed_words,
 )
-from corrigible.text.facts import KeyFact
+from corrigible.text.facts import KeyFact, extract_key_facts
 from corrigible.text.numbers import words_to_digits
 from corrigible.text.words import NUMBER_WORDS, raw_words, words
 
@@ -110,10 +110,18 @@ class ProvenanceSettings:
     max_decode_depth: int = 2
     key_facts: tuple[KeyFact, ...] = ()
     fact_threshold: int = 2
+    auto_key_facts: bool = True
+    """Also take candidate key facts from each tracked item itself (codes, measured numbers,
+    amounts: :func:`corrigible.text.extract_key_facts`), so a paraphrase that keeps them is
+    caught without a hand-made list."""
 
     def __post_init__(self) -> None:
         if self.min_piece_words < 2 or self.min_words < self.min_piece_words:
             raise ValueError("need 2 <= min_piece_words <= min_words")
+
+
+def _phrases_of(fact: KeyFact) -> tuple[tuple[frozenset[bytes], bytes], ...]:
+    return tuple((frozenset(p), b" " + b" ".join(p) + b" ") for p in fact.phrases)
 
 
 @dataclass(frozen=True)
@@ -216,10 +224,8 @@ class ProvenanceTracker:
         self._short: list[tuple[int, bytes]] = []
         """Segments shorter than M words: (segment index, joined words) matched as substrings."""
         self._active_facts: dict[int, frozenset[str]] = {}
-        self._fact_phrases = [
-            tuple((frozenset(p), b" " + b" ".join(p) + b" ") for p in fact.phrases)
-            for fact in self.settings.key_facts
-        ]
+        self._facts: list[KeyFact] = list(self.settings.key_facts)
+        self._fact_phrases = [_phrases_of(fact) for fact in self._facts]
         self._fact_vocab: set[bytes] = set()
         self._triggers: frozenset[bytes] = NUMBER_WORDS
         """Number words and the words of active key facts: one set, so a payload's words are
@@ -254,7 +260,7 @@ class ProvenanceTracker:
             self._index(doc.index, words(text.translate(ROT13)), how="rot13")
         if "reversed_words" in encodings:
             self._index(doc.index, reversed_words(forward), how="each word reversed")
-        self._activate_facts(doc, forward)
+        self._activate_facts(doc, forward, text)
         return doc
 
     def _index(self, doc: int, ws: list[bytes], *, how: str | None) -> _Segment:
@@ -277,11 +283,20 @@ class ProvenanceTracker:
             self._heads.update(dict.fromkeys(zip(*(ws[i:] for i in range(m - 1)), strict=False)))
         return segment
 
-    def _activate_facts(self, doc: TrackedDocument, ws: list[bytes]) -> None:
-        if not self.settings.key_facts:
+    def _activate_facts(self, doc: TrackedDocument, ws: list[bytes], text: str) -> None:
+        if self.settings.auto_key_facts:
+            known = {p for fact in self._facts for p in fact.phrases}
+            where = doc.source + (f" #{doc.ref}" if doc.ref else "")
+            for n, fact in enumerate(extract_key_facts(text), start=1):
+                if not known.intersection(fact.phrases):
+                    # named by where it came from, never by its words: evidence must not leak
+                    named = KeyFact(f"fact {n} of {where}", fact.phrases, fact.weight)
+                    self._facts.append(named)
+                    self._fact_phrases.append(_phrases_of(named))
+        if not self._facts:
             return
         joined = b" " + b" ".join(ws) + b" "
-        for i, fact in enumerate(self.settings.key_facts):
+        for i, fact in enumerate(self._facts):
             if any(phrase in joined for _, phrase in self._fact_phrases[i]):
                 self._active_facts[i] = self._active_facts.get(i, frozenset()) | doc.labels
                 self._fact_vocab.update(w for p in fact.phrases for w in p)
@@ -458,7 +473,7 @@ class ProvenanceTracker:
     ) -> Finding | None:
         if not scan.facts:
             return None
-        key_facts = self.settings.key_facts
+        key_facts = self._facts
 
         def counted(indices: Iterable[int]) -> set[int]:
             return {
@@ -475,7 +490,7 @@ class ProvenanceTracker:
         total = now | before
         if sum(key_facts[i].weight for i in total) < self.settings.fact_threshold:
             return None
-        names = ", ".join(key_facts[i].label for i in sorted(total))
+        names = ", ".join(dict.fromkeys(key_facts[i].label for i in sorted(total)))
         how = [f"key facts: {names}"]
         if before:
             how.append("split across calls")
