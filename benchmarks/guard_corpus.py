@@ -97,6 +97,10 @@ DISGUISES: dict[str, Callable[[str], str]] = {
     "small capitals": _small_caps,
     "zero-width joined": lambda t: "\u200b".join(t),
     "base64 of hex": lambda t: base64.b64encode(t.encode().hex().encode()).decode(),
+    "hex with spaces": lambda t: " ".join(f"{b:02x}" for b in t.encode()),
+    "hex with colons": lambda t: ":".join(f"{b:02x}" for b in t.encode()),
+    "hex escapes": lambda t: "".join(f"\\x{b:02x}" for b in t.encode()),
+    "reversed base64": lambda t: base64.b64encode(t.encode()).decode()[::-1],
 }
 
 

@@ -215,11 +215,17 @@ def test_disguises_the_decoding_pipeline_reads(name: str, disguise: Any) -> None
 _SMALL_CAPS = str.maketrans("abcdefghijklmnoprstuvwyz", "ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢ")
 
 
-def test_not_caught_letters_with_no_word_breaks_reversed_base64_and_translation() -> None:
-    """Documented limits: these are *not* caught (a policy needs other rules for them)."""
+def test_not_caught_letters_spaced_with_no_word_breaks() -> None:
+    """A documented limit: with no break between words there are no words to compare."""
     t = tracker()
     assert carried(t, " ".join(FRAGMENT.replace(" ", ""))) == []
-    assert carried(t, _b64(FRAGMENT)[::-1]) == []
+
+
+def test_reversed_base64_and_separated_hex_are_read() -> None:
+    t = tracker()
+    assert carried(t, _b64(FRAGMENT)[::-1])
+    assert carried(t, " ".join(f"{b:02x}" for b in FRAGMENT.encode()))
+    assert carried(t, "".join(f"\\x{b:02x}" for b in FRAGMENT.encode()))
 
 
 # -- split across calls ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import posixpath
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlsplit
@@ -51,6 +52,13 @@ def _strings_of(value: Any) -> list[str]:
     out: list[str] = []
     _flatten(value, out)
     return out
+
+
+_COMMAND_HOST = re.compile(
+    r"[a-z][a-z0-9+.-]*://[^\s'\"<>]+"
+    r"|(?<![\w/.-])(?:[\w.-]+@)?(?P<remote>[a-z0-9-]+(?:\.[a-z0-9-]+)+):(?!//)",
+    re.IGNORECASE,
+)
 
 
 class _Call:
@@ -157,6 +165,17 @@ class _Call:
                     out.append(host)
                 elif not host and value.strip():
                     out.append("unreadable:" + value.strip()[:80])
+            # a shell command reaches the hosts it names: URLs (curl, wget, python -c …) and
+            # scp/rsync/ssh targets (``user@host:path``, ``host:path``)
+            for command in self.commands:
+                for match in _COMMAND_HOST.finditer(command):
+                    host = (
+                        _host_of(match.group(0))
+                        if "://" in match.group(0)
+                        else (match.group("remote") or "").lower()
+                    )
+                    if host and host not in out:
+                        out.append(host)
             self._hosts = out
         return self._hosts
 

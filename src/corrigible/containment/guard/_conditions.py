@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -254,16 +255,17 @@ def _carries_cond(match: CarriesMatch, guard: Guard) -> _Cond:
     to = match.to
 
     def findings(call: _Call) -> list[Finding]:
-        tracker = call.session.tracker
-        if not tracker:
-            return []
         sinks = call.sinks(to)
         if not sinks:
             return []
+        found = _sent_files(call, sinks, labels)
+        tracker = call.session.tracker
+        if not tracker:
+            return found
         scan = call.scan
         if scan.empty:
-            return []
-        return [f for sink in sinks for f in tracker.findings(scan, sink, labels)]
+            return found
+        return found + [f for sink in sinks for f in tracker.findings(scan, sink, labels)]
 
     def test(call: _Call) -> bool:
         found = findings(call)
@@ -275,6 +277,39 @@ def _carries_cond(match: CarriesMatch, guard: Guard) -> _Cond:
         return [f.describe() for f in (call.findings or findings(call))]
 
     return _Cond(test, explain)
+
+
+_PATH_TOKEN = re.compile(r"(?:^|[\s=@<'\"])(/[^\s'\";|&<>]+)")
+
+
+def _sent_files(call: _Call, sinks: list[str], labels: frozenset[str]) -> list[Finding]:
+    """Files a shell command sends to a sink (``curl -F file=@/srv/hr/pay.csv https://…``,
+    ``scp /srv/hr/x bob@host:``) that the policy's ``sensitive_paths`` label: the file is
+    carried even though the agent never read it into the session."""
+    policy = call.guard.policy
+    if not policy.sensitive_paths or not call.commands:
+        return []
+    hosts = [s for s in sinks if s.startswith("host:")]
+    if not hosts:
+        return []
+    out: list[Finding] = []
+    for command in call.commands:
+        for match in _PATH_TOKEN.finditer(command):
+            path = match.group(1)
+            found = policy.labels_for_path(path) & labels
+            if found:
+                out.extend(
+                    Finding(
+                        sink=sink,
+                        document=None,
+                        words=0,
+                        how=("sent by a shell command",),
+                        labels=frozenset(found),
+                        subject=f"the file {_short(path)}",
+                    )
+                    for sink in hosts
+                )
+    return out
 
 
 def _seen_cond(index: int, match: SeenMatch) -> _Cond:

@@ -100,7 +100,26 @@ def _decode_run(run: str) -> Iterator[tuple[str, str]]:
             best = max(best, _readable(bytes.fromhex(chunk)))
         if best[0] >= _MIN_SCORE:
             yield "hex", best[1]
-    core = run.rstrip("=").translate(_URLSAFE_TO_STD)
+    best = (0.0, "")
+    for candidate in (run, run[::-1]):  # a reversed base64 string reads backwards
+        best = max(best, _best_base64(candidate))
+    if best[0] >= _MIN_SCORE:
+        yield "base64", best[1]
+    for match in _B32_RUN.finditer(run):
+        letters = match.group(0).rstrip("=")
+        padded = letters + "=" * (-len(letters) % 8)
+        try:
+            raw = base64.b32decode(padded)
+        except (binascii.Error, ValueError):
+            continue
+        score = _readable(_unpacked(raw) or raw)
+        if score[0] >= _MIN_SCORE:
+            yield "base32", score[1]
+
+
+def _best_base64(run: str) -> tuple[float, str]:
+    """The most readable base64 decoding of ``run`` over the four alignments."""
+    core = run.rstrip("=").lstrip("=").translate(_URLSAFE_TO_STD)
     best = (0.0, "")
     for offset in range(4):
         chunk = core[offset:]
@@ -116,18 +135,7 @@ def _decode_run(run: str) -> Iterator[tuple[str, str]]:
         except (binascii.Error, ValueError):
             continue
         best = max(best, _readable(_unpacked(raw) or raw))
-    if best[0] >= _MIN_SCORE:
-        yield "base64", best[1]
-    for match in _B32_RUN.finditer(run):
-        letters = match.group(0).rstrip("=")
-        padded = letters + "=" * (-len(letters) % 8)
-        try:
-            raw = base64.b32decode(padded)
-        except (binascii.Error, ValueError):
-            continue
-        score = _readable(_unpacked(raw) or raw)
-        if score[0] >= _MIN_SCORE:
-            yield "base32", score[1]
+    return best
 
 
 _B32_RUN = re.compile(r"[A-Z2-7]{16,}=*")
@@ -329,6 +337,46 @@ _SINGLE_SPACE = re.compile(r"(?<! ) (?! )")
 _LEET_HINT = re.compile(r"[A-Za-z][0134579$@|][A-Za-z]+[0134579$@|]")
 
 
+_HEX_SEPARATED = re.compile(r"(?:(?:\\x|0x)?[0-9a-fA-F]{2}[ :,-]?){8,}")
+
+
+def _hex_shape_table() -> bytes:
+    table = bytearray(b"." * 256)
+    for c in b"0123456789abcdefABCDEF":
+        table[c] = ord("h")
+    for c in b" :,-":
+        table[c] = ord("s")
+    table[ord("\\")] = ord("b")
+    table[ord("x")] = ord("x")
+    return bytes(table)
+
+
+_HEX_SHAPE = _hex_shape_table()
+_HEX_MARKS = (b"hhshhshhshh", b"bxhhbxhhbxhh", b"hxhhshxhhshxhh", b"hxhhhxhhhxhh")
+"""Shapes of separated hex (``48 65 6c 6c``), escapes (``\\x48\\x65``) and prefixed pairs
+(``0x48,0x65``) after mapping hex digits to ``h``, separators to ``s``, ``\\`` to ``b``."""
+
+_HEX_PAIR = re.compile(r"(?:\\x|0x)?([0-9a-fA-F]{2})")
+
+
+def _hex_separated(text: str) -> str | None:
+    """Hex bytes with separators or prefixes (``48 65 6c``, ``48:65:6c``, ``\\x48\\x65``,
+    ``0x48,0x65``); contiguous hex runs are read with base64 runs instead."""
+    shape = text.encode("utf-8", "ignore").translate(_HEX_SHAPE)
+    if not any(mark in shape for mark in _HEX_MARKS):
+        return None  # one C-level pass: no run of separated or prefixed hex pairs at all
+    pieces = []
+    for match in _HEX_SEPARATED.finditer(text):
+        chunk = match.group(0)
+        if not any(sep in chunk for sep in (" ", ":", ",", "-", "\\x", "0x")):
+            continue
+        digits = "".join(_HEX_PAIR.findall(chunk))
+        score, readable = _readable(bytes.fromhex(digits))
+        if score >= _MIN_SCORE:
+            pieces.append(readable)
+    return " ".join(pieces) if pieces else None
+
+
 def _leet(text: str) -> str | None:
     if not _LEET_HINT.search(text):
         return None
@@ -340,6 +388,7 @@ _TEXT_TRANSFORMS = (
     ("escapes", _escapes),
     ("quoted_printable", _quoted_printable),
     ("base85", _base85),
+    ("hex", _hex_separated),
     ("spaced", _spaced),
     ("leet", _leet),
 )

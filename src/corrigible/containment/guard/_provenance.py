@@ -147,11 +147,15 @@ class Finding:
     words: int
     how: tuple[str, ...]
     labels: frozenset[str]
+    subject: str = ""
+    """What is carried, when it is neither a document nor key facts (a file a command sends)."""
 
     def describe(self) -> str:
         """One line for the decision's evidence; it never quotes the sensitive text itself."""
         ways = f" ({', '.join(self.how)})" if self.how else ""
         labels = "/".join(sorted(self.labels)) or "tracked"
+        if self.subject:
+            return f"{self.subject} ({labels}) would reach {self.sink}{ways}"
         if self.document is None:
             return f"{labels} key facts would reach {self.sink}{ways}"
         doc = self.document
