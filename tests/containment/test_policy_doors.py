@@ -147,3 +147,24 @@ def test_changing_a_protected_file_through_the_shell_is_an_incident(command: str
     guard = Guard(parse_policy(SHELL_POLICY))
     decision = guard.decide(guard.session(), "run_command", {"command": command})
     assert decision.effect == "block" and decision.incident, (command, decision)
+
+
+def test_a_path_under_two_controls_is_reported_under_the_more_specific_one() -> None:
+    policy = parse_policy(
+        {
+            **BASE,
+            "tools": [{"name": "write_file", "paths": ["path"]}],
+            "protected": [
+                {"control": "guard policy", "paths": ["/etc/agent/*"]},
+                {"control": "kill switch", "paths": ["/etc/agent/killswitch*"]},
+            ],
+        }
+    )
+    guard = Guard(policy)
+    session = guard.session()
+    ks = guard.decide(session, "write_file", {"path": "/etc/agent/killswitch.yaml"})
+    assert ks.incident and "kill switch" in ks.reason
+    other = guard.decide(session, "write_file", {"path": "/etc/agent/policy.yaml"})
+    assert other.incident and "guard policy" in other.reason
+    relative = guard.decide(session, "write_file", {"path": "agent/killswitch.yaml"})
+    assert relative.effect == "block"

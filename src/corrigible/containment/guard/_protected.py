@@ -156,6 +156,19 @@ class _ProtectedIndex:
                             return control, f"host {host} is the {control.control}"
         return None
 
+    def _most_specific(self, path: str) -> tuple[ProtectedControl, str]:
+        """Of every control whose pattern matches ``path``, the one with the most specific
+        pattern (the most literal characters): ``/etc/agent/killswitch.yaml`` under both
+        ``/etc/agent/*`` (guard policy) and ``*/killswitch*`` (kill switch) is the kill switch."""
+        matches = [
+            (len(pattern) - sum(pattern.count(c) for c in "*?["), -index, pattern)
+            for index, patterns in enumerate(self._paths)
+            for pattern in patterns
+            if fnmatch.fnmatchcase(path, pattern)
+        ]
+        _, negative_index, pattern = max(matches)
+        return self.controls[-negative_index], pattern
+
     def _path_hit(self, token: str, recursive: bool) -> tuple[ProtectedControl, str] | None:
         """The control (and its pattern) a path-like token reaches, or None.
 
@@ -184,9 +197,7 @@ class _ProtectedIndex:
             if not wild:
                 hit = self._all_paths.match(flat)
                 if hit is not None and hit.lastgroup is not None:
-                    index = int(hit.lastgroup[1:])
-                    pattern = next(p for p in self._paths[index] if fnmatch.fnmatchcase(flat, p))
-                    return self.controls[index], pattern
+                    return self._most_specific(flat)
                 if len(relative) == 1 and relative[0] not in self._last_parts:
                     return None  # the common case, decided without the comparison below
             for index, patterns in enumerate(self._paths):
@@ -203,9 +214,7 @@ class _ProtectedIndex:
             for a in absolute:  # the common case: one C-level match for every control at once
                 hit = self._all_paths.match(a)
                 if hit is not None and hit.lastgroup is not None:
-                    index = int(hit.lastgroup[1:])
-                    pattern = next(p for p in self._paths[index] if fnmatch.fnmatchcase(a, p))
-                    return self.controls[index], pattern
+                    return self._most_specific(a)
             return None
         for index, patterns in enumerate(self._paths):
             for pattern in patterns:
