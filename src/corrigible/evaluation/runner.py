@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import math
+import re
 import subprocess
 import sys
 import time
@@ -37,7 +38,7 @@ from inspect_ai.model import GenerateConfig, get_model
 from inspect_ai.util._display import init_display_type
 
 from corrigible._files import atomic_write_text
-from corrigible.errors import RunDirError
+from corrigible.errors import ConfigError, CorrigibleError, RunDirError
 from corrigible.evaluation.config import SweepConfig
 from corrigible.evaluation.containment import (
     AuditTarget,
@@ -159,6 +160,27 @@ def _register_hook() -> None:
                 _ACTIVE[-1].record(data.sample)
 
     _HOOK_REGISTERED = True
+
+
+_MARKUP = re.compile(r"\[/?(?:bold|blue|red|green|yellow|cyan|magenta|italic|dim|b|i|u)\]")
+
+
+def model_problem(exc: BaseException) -> str:
+    """A provider's error as one plain line (Inspect's prerequisite errors carry Rich markup)."""
+    text = _MARKUP.sub("", str(exc)).removeprefix("ERROR:").strip()
+    return " ".join(text.split()) or type(exc).__name__
+
+
+def check_models(config: SweepConfig) -> None:
+    """Make every model of the sweep once, so that a missing API key, an unknown provider or a
+    script that does not exist is one line now, not a traceback from inside the run."""
+    for spec in config.models:
+        try:
+            get_model(spec.name, memoize=False, **spec.args)
+        except CorrigibleError as exc:
+            raise type(exc)(f"model {spec.name}: {exc}") from None
+        except Exception as exc:  # any provider's own error: one line naming the model
+            raise ConfigError(f"model {spec.name}: {model_problem(exc)}") from None
 
 
 @contextlib.contextmanager
@@ -337,6 +359,7 @@ async def run_sweep_async(
     """
     started = time.monotonic()
     run_dir = Path(run_dir)
+    check_models(config)  # before the run directory exists: a typo must not pin the sweep
     prepare_run_dir(config, run_dir)
     prepare_audit(audit_target(config.guard, run_dir, config.audit, config.audit_key))
     plan = plan_sweep(config)

@@ -116,6 +116,9 @@ def read_response(sample: AMFSample) -> tuple[str, str | None]:
         raise InteropError(f"{sample.path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InteropError(f"{sample.path}: unreadable ({exc})") from None
+    except (ValueError, RecursionError) as exc:  # a number past 4300 digits, absurd nesting
+        what = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:120]
+        raise InteropError(f"{sample.path}: not valid JSON ({what})") from None
     if not isinstance(data, dict) or "raw_response" not in data:
         raise InteropError(f"{sample.path}: expected an object with a 'raw_response' field")
     reply = data["raw_response"]

@@ -383,6 +383,10 @@ def load_policy(path: str | Path) -> Policy:
         raise ConfigError(f"{path}: no such policy file") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the policy ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; a policy is a YAML file") from None
+    if "\x00" in text:
+        raise ConfigError(f"{path}: holds NUL bytes; a policy is a YAML text file") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -49,6 +49,9 @@ def parse_trace_line(text: str, line: int) -> TraceEvent | None:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise TraceError(f"line {line}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except (ValueError, RecursionError) as exc:  # a number past 4300 digits, absurd nesting
+        what = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:120]
+        raise TraceError(f"line {line}: not valid JSON ({what})") from None
     if not isinstance(data, dict):
         raise TraceError(f"line {line}: a trace line is a JSON object with a type")
     kind = data.get("type")

@@ -1,0 +1,75 @@
+"""Bad input is one line and a non-zero exit, in a real process, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.interop.amf_fixture import build
+
+CLI = [sys.executable, "-m", "corrigible.cli.app"]
+TRACES = Path(__file__).resolve().parents[1] / "containment" / "traces"
+
+
+def cli(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+def _one_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"\xff\xfe\x00bad", b"version: '1'\x00name: p\n", bytes(range(256))],
+    ids=["utf16-ish", "nul", "binary"],
+)
+def test_a_policy_that_is_not_text(tmp_path: Path, content: bytes) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_bytes(content)
+    line = _one_line(
+        cli("guard", "replay", "--policy", policy, TRACES / "leak_base64.jsonl", cwd=tmp_path)
+    )
+    assert line.startswith(f"error: {policy}")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"type": "tool_call", "tool": "email", "arguments": {"n": ' + "9" * 5000 + "}}",
+        "[" * 100_000 + "]" * 100_000,
+        '{"type": "tool_call", "tool": "email", "arguments": ' + "{" * 50 + "}" * 50 + "}",
+    ],
+    ids=["huge-int", "deep-list", "deep-args"],
+)
+def test_trace_lines_that_would_break_a_parser(tmp_path: Path, line: str) -> None:
+    trace = tmp_path / "trace.jsonl"
+    trace.write_text(line + "\n")
+    result = cli("guard", "replay", trace, cwd=tmp_path)
+    if result.returncode == 0:  # a call whose arguments nest deeply is decided (fail closed)
+        assert json.loads(result.stdout)["effect"] == "block"
+        return
+    assert _one_line(result).startswith(f"error: {trace}")
+
+
+def test_a_framework_reply_with_a_huge_integer_is_one_malformed_sample(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    expected = build(results)
+    victim = next(results.rglob("response.json"))
+    victim.write_text('{"raw_response": "x", "n": ' + "9" * 5000 + "}")
+    out = tmp_path / "v.jsonl"
+    result = cli("classify", results, "--out", out, cwd=tmp_path)
+    assert "Traceback" not in result.stderr
+    verdicts = [json.loads(x) for x in out.read_text().splitlines()]
+    assert len(verdicts) == len(expected)
+    assert sum(1 for v in verdicts if not v["valid"]) == 1
