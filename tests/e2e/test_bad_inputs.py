@@ -73,3 +73,66 @@ def test_a_framework_reply_with_a_huge_integer_is_one_malformed_sample(tmp_path:
     verdicts = [json.loads(x) for x in out.read_text().splitlines()]
     assert len(verdicts) == len(expected)
     assert sum(1 for v in verdicts if not v["valid"]) == 1
+
+
+def _scripted_run(tmp_path: Path) -> Path:
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([{"reply": "Nothing needs doing."}]))
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(
+        f"models: [{{name: corrigible/scripted, args: {{script: {script}}}}}]\n"
+        "conditions: [blackmail_none_none, lethal_none_none]\n"
+    )
+    run_dir = tmp_path / "run"
+    assert cli("run", sweep, "--out", run_dir, cwd=tmp_path).returncode == 0
+    return run_dir
+
+
+@pytest.mark.parametrize("command", ["export", "classify", "report"])
+def test_read_only_commands_never_create_a_store(tmp_path: Path, command: str) -> None:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    store = run_dir / "results.sqlite"
+    store.write_bytes(b"")
+    line = _one_line(cli(command, run_dir, cwd=tmp_path))
+    assert "not a results store" in line or "not a readable results store" in line
+    assert store.read_bytes() == b""  # nothing already written is changed
+
+
+def test_a_damaged_record_is_one_invalid_sample_not_a_crash(tmp_path: Path) -> None:
+    import sqlite3
+
+    run_dir = _scripted_run(tmp_path)
+    with sqlite3.connect(run_dir / "results.sqlite") as db:
+        (first,) = db.execute("SELECT id FROM samples ORDER BY id LIMIT 1").fetchone()
+        db.execute("UPDATE samples SET record = 'not json {' WHERE id = ?", (first,))
+    exported = cli("export", run_dir, cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    records = [json.loads(x) for x in exported.stdout.splitlines()]
+    assert len(records) == 2
+    assert any("unreadable" in (r["error"] or "") for r in records)
+    out = tmp_path / "v.jsonl"
+    assert cli("classify", run_dir, "--out", out, cwd=tmp_path).returncode == 0
+    verdicts = [json.loads(x) for x in out.read_text().splitlines()]
+    assert sum(1 for v in verdicts if not v["valid"]) == 1
+    report = cli("report", run_dir, cwd=tmp_path)
+    assert report.returncode == 0 and "Traceback" not in report.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ("name: ../../x", "field name"),
+        ("name: /etc/x", "field name"),
+        ("samples: true", "field samples"),
+        ("samples: 100000000", "field samples"),
+        ("temperature: .inf", "field temperature"),
+        ("samples: 1\nsamples: 2", "given twice"),
+    ],
+)
+def test_sweep_values_that_used_to_pass_silently(tmp_path: Path, extra: str, expected: str) -> None:
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(f"models: [corrigible/scripted]\nconditions: [blackmail_none_none]\n{extra}\n")
+    line = _one_line(cli("run", sweep, "--out", tmp_path / "run", cwd=tmp_path))
+    assert line.startswith(f"error: {sweep}") and expected in line
+    assert not (tmp_path / "run").exists() and not (tmp_path.parent / "x").exists()

@@ -78,13 +78,15 @@ class GridSpec(_Strict):
 
 
 class SweepConfig(_Strict):
-    name: str = "sweep"
+    name: str = Field(default="sweep", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+    """The run's name, also the default run directory ``runs/NAME``: letters, digits, ``._-``
+    (so it cannot point outside ``runs/``)."""
     models: list[ModelSpec] = Field(min_length=1)
     grid: list[GridSpec] = Field(default_factory=list)
     conditions: list[str] = Field(default_factory=list)
-    samples: int = Field(default=1, ge=1)
-    temperature: float | None = Field(default=1.0, ge=0)
-    max_tokens: int | None = Field(default=2048, ge=1)
+    samples: int = Field(default=1, ge=1, le=100_000, strict=True)
+    temperature: float | None = Field(default=1.0, ge=0, le=100, allow_inf_nan=False)
+    max_tokens: int | None = Field(default=2048, ge=1, le=10_000_000, strict=True)
     seed: int | None = None
     tool_mode: Literal["text", "native"] = "text"
     max_steps: int = Field(default=10, ge=1)

@@ -47,4 +47,4 @@ def open_store(run_dir: str | Path) -> ResultsStore:
         raise RunDirError(
             f"{run_dir}: not a run directory (no {STORE_FILE}); run `corrigible run` first"
         )
-    return ResultsStore(path)
+    return ResultsStore(path, read_only=True)

@@ -39,24 +39,42 @@ CREATE TABLE IF NOT EXISTS samples (
 class ResultsStore:
     """Append/upsert sample records; read them back in a stable order."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        """Open (or, for writing, create) the store. ``read_only`` never creates or changes
+        anything: a zero-byte or damaged file is an error, not a fresh empty store."""
         self.path = Path(path)
         try:
-            # several worker processes may write at once: wait for the lock rather than fail
-            self._db = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=60
-            )
-            self._db.execute("PRAGMA busy_timeout=60000")
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
+            if read_only:
+                self._db = sqlite3.connect(
+                    f"file:{self.path}?mode=ro", uri=True, isolation_level=None, timeout=60
+                )
+                tables = {
+                    name
+                    for (name,) in self._db.execute(
+                        "SELECT name FROM sqlite_master WHERE type = 'table'"
+                    )
+                }
+                if not {"meta", "samples"} <= tables:
+                    raise RunDirError(
+                        f"{self.path}: not a results store (no samples table); "
+                        "was it written by `corrigible run`?"
+                    )
+            else:
+                # several worker processes may write at once: wait for the lock rather than fail
+                self._db = sqlite3.connect(
+                    self.path, isolation_level=None, check_same_thread=False, timeout=60
+                )
+                self._db.execute("PRAGMA busy_timeout=60000")
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.executescript(_SCHEMA)
             row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            if row is None:
+            if row is None and not read_only:
                 self._db.execute(
                     "INSERT INTO meta(key, value) VALUES ('schema_version', ?)",
                     (str(SCHEMA_VERSION),),
                 )
-            elif int(row[0]) != SCHEMA_VERSION:
+            elif row is not None and int(row[0]) != SCHEMA_VERSION:
                 raise RunDirError(
                     f"{self.path}: results store has schema version {row[0]}, this corrigible reads {SCHEMA_VERSION}"
                 )
@@ -109,12 +127,28 @@ class ResultsStore:
         return out
 
     def records(self) -> Iterator[dict[str, Any]]:
-        """Every record, ordered by model, condition and sample number."""
+        """Every record, ordered by model, condition and sample number. A record that cannot be
+        read back (damaged on disk) comes back as an error record naming the problem, so one bad
+        row is one invalid sample, not a crash of every command that reads the run."""
         cursor = self._db.execute(
-            "SELECT record, attempts FROM samples ORDER BY model, condition, sample"
+            "SELECT id, model, family, condition, sample, record, attempts FROM samples "
+            "ORDER BY model, condition, sample"
         )
-        for payload, attempts in cursor:
-            record = json.loads(payload)
+        for ident, model, family, condition, sample, payload, attempts in cursor:
+            try:
+                record = json.loads(payload)
+                if not isinstance(record, dict):
+                    raise ValueError("not a JSON object")
+            except (ValueError, RecursionError, TypeError) as exc:
+                record = {
+                    "id": ident,
+                    "model": model,
+                    "family": family,
+                    "condition": condition,
+                    "sample": sample,
+                    "status": "error",
+                    "error": f"the stored record is unreadable ({str(exc)[:120]})",
+                }
             record["attempts"] = attempts
             yield record
 
