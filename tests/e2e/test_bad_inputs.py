@@ -136,3 +136,19 @@ def test_sweep_values_that_used_to_pass_silently(tmp_path: Path, extra: str, exp
     line = _one_line(cli("run", sweep, "--out", tmp_path / "run", cwd=tmp_path))
     assert line.startswith(f"error: {sweep}") and expected in line
     assert not (tmp_path / "run").exists() and not (tmp_path.parent / "x").exists()
+
+
+def test_a_second_run_into_a_locked_run_directory_is_refused_with_the_holders_pid(
+    tmp_path: Path,
+) -> None:
+    import os
+
+    from corrigible.results.rundir import RunDirLock
+
+    run_dir = _scripted_run(tmp_path)
+    sweep = tmp_path / "sweep.yaml"
+    with RunDirLock(run_dir):  # as a first `corrigible run` still writing would hold it
+        line = _one_line(cli("run", sweep, "--out", run_dir, cwd=tmp_path))
+    assert f"PID {os.getpid()}" in line and "another `corrigible run`" in line
+    again = cli("run", sweep, "--out", run_dir, cwd=tmp_path)  # released: resumes
+    assert again.returncode == 0 and "2 already done" in again.stdout

@@ -48,7 +48,7 @@ from corrigible.evaluation.containment import (
 )
 from corrigible.evaluation.task import ACTIONS_KEY, REPORT_KEY, SENT_KEY, build_task, sample_id
 from corrigible.models.names import resolve_model_name
-from corrigible.results.rundir import CONFIG_FILE, STORE_FILE
+from corrigible.results.rundir import CONFIG_FILE, STORE_FILE, RunDirLock
 from corrigible.results.store import ResultsStore
 
 log = logging.getLogger(__name__)
@@ -361,6 +361,19 @@ async def run_sweep_async(
     run_dir = Path(run_dir)
     check_models(config)  # before the run directory exists: a typo must not pin the sweep
     prepare_run_dir(config, run_dir)
+    with RunDirLock(run_dir):
+        return await _run_locked(config, run_dir, started, on_record, on_plan, on_progress)
+
+
+async def _run_locked(
+    config: SweepConfig,
+    run_dir: Path,
+    started: float,
+    on_record: Callable[[dict[str, Any]], None] | None,
+    on_plan: Callable[[int, int], None] | None,
+    on_progress: Callable[[int, int], None] | None,
+) -> SweepResult:
+    """The body of :func:`run_sweep_async`, run while this process holds the directory's lock."""
     prepare_audit(audit_target(config.guard, run_dir, config.audit, config.audit_key))
     plan = plan_sweep(config)
     planned_ids = {p.id for p in plan}

@@ -8,12 +8,22 @@ here, so they agree on what a run directory is and say the same thing when it is
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from corrigible.errors import RunDirError
 from corrigible.results.store import ResultsStore
 
-__all__ = ["CONFIG_FILE", "LOGS_DIR", "STORE_FILE", "check_run_dir", "is_run_dir", "open_store"]
+__all__ = [
+    "CONFIG_FILE",
+    "LOCK_FILE",
+    "LOGS_DIR",
+    "STORE_FILE",
+    "RunDirLock",
+    "check_run_dir",
+    "is_run_dir",
+    "open_store",
+]
 
 CONFIG_FILE = "config.yaml"
 """The sweep, as run (a run directory refuses a different sweep)."""
@@ -21,6 +31,9 @@ STORE_FILE = "results.sqlite"
 """Every planned sample's record (:class:`~corrigible.results.store.ResultsStore`)."""
 LOGS_DIR = "logs"
 """Inspect's own logs, for ``inspect view``."""
+LOCK_FILE = ".lock"
+"""Held (an exclusive ``flock``) by the one ``corrigible run`` writing the directory; holds its
+PID. The kernel drops the lock when the process dies, however it dies."""
 
 
 def is_run_dir(path: Path) -> bool:
@@ -48,3 +61,38 @@ def open_store(run_dir: str | Path) -> ResultsStore:
             f"{run_dir}: not a run directory (no {STORE_FILE}); run `corrigible run` first"
         )
     return ResultsStore(path, read_only=True)
+
+
+class RunDirLock:
+    """An exclusive lock on a run directory, so that two runs of one sweep into one directory
+    cannot both run everything. A second run is refused with one line naming the holder's PID.
+    On systems without ``fcntl`` (Windows) it locks nothing."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = Path(run_dir) / LOCK_FILE
+        self._fd: int | None = None
+
+    def __enter__(self) -> RunDirLock:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            return self
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise RunDirError(
+                f"{self.path.parent}: another `corrigible run` (PID {holder}) is writing this run "
+                "directory; wait for it to finish, or pick another --out"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing releases the flock
+            self._fd = None
