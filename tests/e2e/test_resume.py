@@ -127,3 +127,37 @@ def test_sigkill_then_rerun_completes_with_every_planned_sample_exactly_once(
     # finished samples were not re-run: the second run asked for at most the missing ones
     # (plus any that were in flight at the kill and had not been recorded)
     assert requests_after_kill <= len(planned) + 2
+
+
+@pytest.mark.timeout(180)
+def test_a_sweep_killed_while_its_workers_start_leaves_no_orphan(tmp_path: Path) -> None:
+    """SIGKILL of the main process the moment the worker shards are written, while the workers
+    are still importing: each worker must die with it, not run its shard as an orphan."""
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([{"reply": "Nothing to do."}]))
+    config = tmp_path / "sweep.yaml"
+    config.write_text(
+        f"models: [{{name: corrigible/scripted, args: {{script: {script}}}}}]\n"
+        "conditions: [blackmail_none_none, leaking_none_none, lethal_none_none]\n"
+        "samples: 20\nworkers: 3\n"
+    )
+    run_dir = tmp_path / "run"
+    for _ in range(3):  # the race is between our kill and the workers' first instructions
+        proc = subprocess.Popen(
+            [*CLI, "run", str(config), "--out", str(run_dir)],
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while not (run_dir / "shards" / "shard_2.json").exists():
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.005)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 20
+        while _workers_alive(run_dir) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _workers_alive(run_dir) == []
+        for shard in (run_dir / "shards").glob("*.json"):
+            shard.unlink()

@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import re
 import subprocess
 import sys
@@ -462,9 +463,26 @@ def spawn_worker(run_dir: Path, index: int, shard: list[PlannedSample]) -> subpr
     path = run_dir / SHARDS_DIR / f"shard_{index}.json"
     atomic_write_text(path, json.dumps([p.id for p in shard]))
     return subprocess.Popen(
-        [sys.executable, "-m", "corrigible.evaluation.worker", str(run_dir), str(path)],
+        [sys.executable, "-c", _WORKER_BOOT, str(os.getpid()), str(run_dir), str(path)],
         stdin=subprocess.DEVNULL,
     )
+
+
+_WORKER_BOOT = """\
+import ctypes, os, signal, sys
+parent = int(sys.argv[1])
+try:  # die with the parent from the first instruction, before any heavy import (Linux)
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+except (OSError, AttributeError):
+    pass
+if os.getppid() != parent:  # the parent died before prctl took effect: run nothing
+    os._exit(1)
+from corrigible.evaluation.worker import main
+sys.exit(main(sys.argv[2:], parent=parent))
+"""
+"""The worker's first instructions (``python -c``): arm the parent-death signal and check the
+parent is still there, *then* import Inspect and the rest. A sweep killed while a worker is
+still importing used to leave an orphan that ran its whole shard."""
 
 
 def run_sweep(config: SweepConfig, run_dir: str | Path, **kwargs: Any) -> SweepResult:

@@ -40,12 +40,12 @@ def _die_with_parent(parent: int) -> None:
         sys.exit(1)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, parent: int | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
         sys.stderr.write("usage: python -m corrigible.evaluation.worker RUN_DIR SHARD_FILE\n")
         return 2
-    _die_with_parent(os.getppid())
+    _die_with_parent(os.getppid() if parent is None else parent)
     run_dir, shard_file = Path(args[0]), Path(args[1])
     body = yaml.safe_load((run_dir / CONFIG_FILE).read_text(encoding="utf-8"))
     config = SweepConfig.model_validate(body["config"])
