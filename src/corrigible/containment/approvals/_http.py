@@ -24,6 +24,7 @@ operator's browser from reaching a loopback endpoint through DNS rebinding.
 from __future__ import annotations
 
 import ipaddress
+import re
 import secrets
 import socket
 from collections.abc import Callable, Iterable
@@ -60,12 +61,19 @@ class DecisionBody(BaseModel):
     note: str | None = Field(default=None, max_length=MAX_NOTE)
 
 
+_HOST_HEADER = re.compile(
+    r"^(?:\[(?P<v6>[0-9a-f:.]+)\]|(?P<name>[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?))(?::[0-9]{1,5})?$"
+)
+
+
 def _host_name(header: str) -> str:
-    """``example.org:8765`` → ``example.org``; ``[::1]:8765`` → ``::1``."""
-    host = header.strip().lower()
-    if host.startswith("["):
-        return host[1 : host.find("]")] if "]" in host else host
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    """``example.org:8765`` → ``example.org``; ``[::1]:8765`` → ``::1``. A header that is not
+    exactly a host and an optional port (``[::1]evil.com``, ``localhost:1@evil.com``) gives
+    ``""``, which no allowed host equals."""
+    match = _HOST_HEADER.match(header.strip().lower())
+    if match is None:
+        return ""
+    return match.group("v6") or match.group("name") or ""
 
 
 def create_app(
