@@ -46,8 +46,11 @@ COMMANDS = (
 
 
 def one_line(exc: BaseException) -> str:
-    """An error message on one line (messages may quote multi-line input)."""
-    return " ".join(str(exc).split())
+    """An error message on one line (messages may quote multi-line input), credentials
+    scrubbed (a provider may echo its API key in an error)."""
+    from corrigible._secrets import scrub
+
+    return scrub(" ".join(str(exc).split()))
 
 
 def _first_corrigible_error(group: BaseExceptionGroup[Any]) -> CorrigibleError | None:

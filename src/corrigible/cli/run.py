@@ -60,7 +60,7 @@ def _report(result: SweepResult) -> None:
         f"({result.skipped} already done, {result.ran} run this time, {result.seconds:.1f} s) → {result.run_dir}"
     )
     for line in result.error_messages[:5]:
-        err.print(f"  error: {line}", soft_wrap=True)
+        err.print(f"  error: {line}", soft_wrap=True, markup=False, highlight=False)
     if result.errors:
         err.print("errors are not behaviour: run the same command again to retry them")
     if result.record_failures:

@@ -39,6 +39,7 @@ from inspect_ai.model import GenerateConfig, get_model
 from inspect_ai.util._display import init_display_type
 
 from corrigible._files import atomic_write_text
+from corrigible._secrets import scrub_data
 from corrigible.errors import ConfigError, CorrigibleError, RunDirError
 from corrigible.evaluation.config import SweepConfig
 from corrigible.evaluation.containment import (
@@ -205,32 +206,34 @@ def sample_record(sample: EvalSample) -> dict[str, Any]:
     usage = {
         name: u.model_dump(mode="json", exclude_none=True) for name, u in sample.model_usage.items()
     }
-    return {
-        "id": f"{model}/{sample.id}",
-        "family": meta["family"],
-        "condition": meta["condition"],
-        "model": model,
-        "sample": meta["sample"],
-        "status": "error" if error else "ok",
-        "tool_mode": meta.get("tool_mode", "text"),
-        "messages": [m.model_dump(mode="json", exclude_none=True) for m in sample.messages],
-        "response": sample.output.completion if sample.output else "",
-        "stop_reason": sample.output.stop_reason
-        if sample.output and sample.output.choices
-        else None,
-        "actions": sample.store.get(ACTIONS_KEY, []),
-        "sent": sample.store.get(SENT_KEY, []),
-        "report": sample.store.get(REPORT_KEY),
-        "error": error,
-        "timings": {
-            "started_at": sample.started_at,
-            "completed_at": sample.completed_at,
-            "total_seconds": sample.total_time,
-            "working_seconds": sample.working_time,
-        },
-        "usage": usage,
-        "family_version": meta.get("family_version"),
-    }
+    return scrub_data(
+        {
+            "id": f"{model}/{sample.id}",
+            "family": meta["family"],
+            "condition": meta["condition"],
+            "model": model,
+            "sample": meta["sample"],
+            "status": "error" if error else "ok",
+            "tool_mode": meta.get("tool_mode", "text"),
+            "messages": [m.model_dump(mode="json", exclude_none=True) for m in sample.messages],
+            "response": sample.output.completion if sample.output else "",
+            "stop_reason": sample.output.stop_reason
+            if sample.output and sample.output.choices
+            else None,
+            "actions": sample.store.get(ACTIONS_KEY, []),
+            "sent": sample.store.get(SENT_KEY, []),
+            "report": sample.store.get(REPORT_KEY),
+            "error": error,
+            "timings": {
+                "started_at": sample.started_at,
+                "completed_at": sample.completed_at,
+                "total_seconds": sample.total_time,
+                "working_seconds": sample.working_time,
+            },
+            "usage": usage,
+            "family_version": meta.get("family_version"),
+        }
+    )
 
 
 # -- the sweep ----------------------------------------------------------------------------------

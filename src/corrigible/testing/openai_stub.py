@@ -163,6 +163,7 @@ def create_app(
     reply: str = DEFAULT_REPLY,
     stats: StubStats | None = None,
     jitter: float = 0.0,
+    echo_key: bool = False,
 ) -> Starlette:
     """The ASGI app. ``stats`` is passed in so an in-process owner can read it directly."""
     stats = stats if stats is not None else StubStats()
@@ -178,6 +179,12 @@ def create_app(
             else len(json.dumps(m.get("content")))
             for m in messages
         )
+        if echo_key:  # a provider that echoes the caller's key in its error (some do)
+            key = request.headers.get("authorization", "")
+            return JSONResponse(
+                {"error": {"message": f"invalid request for {key}", "type": "invalid_request"}},
+                status_code=400,
+            )
         stats.enter(prompt_chars)
         try:
             delay = latency * (1 + random.uniform(-jitter, jitter)) if jitter else latency
@@ -293,11 +300,15 @@ class StubServer:
     """The stub on a daemon thread of this process. Use as a context manager."""
 
     def __init__(
-        self, latency: float = 0.5, reply: str = DEFAULT_REPLY, jitter: float = 0.0
+        self,
+        latency: float = 0.5,
+        reply: str = DEFAULT_REPLY,
+        jitter: float = 0.0,
+        echo_key: bool = False,
     ) -> None:
         self.latency = latency
         self.stats = StubStats()
-        self._app = create_app(latency, reply, self.stats, jitter)
+        self._app = create_app(latency, reply, self.stats, jitter, echo_key)
         self._server = uvicorn.Server(_uvicorn_config(self._app))
         self._sock = _bind_ephemeral()
         self.port: int = self._sock.getsockname()[1]
