@@ -559,6 +559,9 @@ WRITER = textwrap.dedent(
     for i in range(int(n)):
         log.append(tool="email", arguments={"i": i}, decision="allow", rule_id="r",
                    reason="ok", policy_version="v1", agent_id=agent)
+        if i % 25 == 0:
+            time.sleep(0.002)  # yield now and then: on a loaded machine one writer could
+                               # otherwise finish before the other is scheduled at all
     log.close()
     """
 )
