@@ -753,9 +753,7 @@ def test_cli_keygen_and_checkpoint(cli_app, tmp_path: Path) -> None:
 
 
 def test_cli_exit_codes_in_a_real_process(log_path: Path, tmp_path: Path) -> None:
-    program = (
-        "import sys; sys.argv[0] = 'corrigible'; from corrigible.cli.app import main; main()"
-    )
+    program = "import sys; sys.argv[0] = 'corrigible'; from corrigible.cli.app import main; main()"
 
     def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

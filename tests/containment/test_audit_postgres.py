@@ -839,9 +839,7 @@ def test_cli_checkpoint_a_url(log_url: str, empty_url: str, keys, tmp_path: Path
 
 
 def test_cli_exit_codes_in_a_real_process(log_url: str) -> None:
-    program = (
-        "import sys; sys.argv[0] = 'corrigible'; from corrigible.cli.app import main; main()"
-    )
+    program = "import sys; sys.argv[0] = 'corrigible'; from corrigible.cli.app import main; main()"
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

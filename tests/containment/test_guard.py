@@ -465,7 +465,9 @@ def test_ordinary_calls_near_protected_names_are_not_incidents(
 # -- conditions -------------------------------------------------------------------------------------
 
 
-def decide(guard: Guard, tool: str, session: Session | None = None, **arguments: Any) -> GuardDecision:
+def decide(
+    guard: Guard, tool: str, session: Session | None = None, **arguments: Any
+) -> GuardDecision:
     return guard.decide(session or guard.session(), tool, arguments)
 
 

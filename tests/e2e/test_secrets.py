@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
+import inspect_ai.log  # noqa: F401  (teaches zipfile the zstd that .eval members use)
 import pytest
 
 from corrigible.testing.openai_stub import StubServer
@@ -43,6 +45,26 @@ def test_an_echoed_key_is_scrubbed_from_the_store_exports_verdicts_and_terminal(
     assert KEY not in ran.stdout + ran.stderr  # …without the key
     store = (tmp_path / "run" / "results.sqlite").read_bytes()
     assert KEY.encode() not in store
+    logs = list((tmp_path / "run" / "logs").glob("*.eval"))
+    assert logs, "Inspect wrote no log"
+    for log in logs:  # Inspect's own log: a zip of JSON members, checked decompressed
+        with zipfile.ZipFile(log) as archive:
+            for member in archive.namelist():
+                assert KEY.encode() not in archive.read(member), f"{log.name}:{member}"
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from inspect_ai.log import read_eval_log; "
+            "print(read_eval_log(sys.argv[1]).model_dump_json())",
+            str(logs[0]),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.returncode == 0, shown.stderr  # the rewritten log still reads
+    assert "***" in shown.stdout and KEY not in shown.stdout
     exported = subprocess.run(
         [*CLI, "export", "run"], cwd=tmp_path, env=env, capture_output=True, text=True
     )

@@ -39,7 +39,7 @@ from inspect_ai.model import GenerateConfig, get_model
 from inspect_ai.util._display import init_display_type
 
 from corrigible._files import atomic_write_text
-from corrigible._secrets import scrub_data
+from corrigible._secrets import scrub_data, scrub_log_dir
 from corrigible.errors import ConfigError, CorrigibleError, RunDirError
 from corrigible.evaluation.config import SweepConfig
 from corrigible.evaluation.containment import (
@@ -411,6 +411,9 @@ async def _run_locked(
                         if worker.poll() is None:
                             worker.kill()
                     tg.cancel_scope.cancel()
+                    # Every process that writes logs has ended: Inspect's own logs hold the
+                    # samples' error text verbatim, so an echoed key is removed there too.
+                    scrub_log_dir(run_dir / LOGS_DIR)
         if on_progress is not None:
             counts = _planned_counts(store, planned_ids)
             on_progress(counts["ok"], counts["error"])
