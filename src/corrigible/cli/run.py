@@ -40,6 +40,9 @@ def _sweep_with_progress(config: SweepConfig, run_dir: Path) -> SweepResult:
     state: dict[str, Any] = {"task": None}
 
     def on_plan(planned: int, done: int) -> None:
+        # Started only once the sweep is planned: a model that cannot be made is then one line,
+        # not a line after an empty progress display.
+        progress.start()
         state["task"] = progress.add_task(config.name, total=planned, completed=done, errors=0)
         if done:
             err.print(f"resuming: {done} of {planned} samples already done")
@@ -48,10 +51,13 @@ def _sweep_with_progress(config: SweepConfig, run_dir: Path) -> SweepResult:
         if state["task"] is not None:
             progress.update(state["task"], completed=ok, errors=errors)
 
-    with progress:
+    try:
         return anyio.run(
             lambda: run_sweep_async(config, run_dir, on_plan=on_plan, on_progress=on_progress)
         )
+    finally:
+        if state["task"] is not None:
+            progress.stop()
 
 
 def _report(result: SweepResult) -> None:

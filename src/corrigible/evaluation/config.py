@@ -122,6 +122,18 @@ class SweepConfig(_Strict):
             return [{"name": v} if isinstance(v, str) else v for v in value]
         return value
 
+    @field_validator("models")
+    @classmethod
+    def _models_distinct(cls, value: list[ModelSpec]) -> list[ModelSpec]:
+        # A sample's id starts with its model's name: two entries of one name would share ids,
+        # and the second would be taken for the first's finished work on resume.
+        seen: set[str] = set()
+        for spec in value:
+            if spec.name in seen:
+                raise ValueError(f"model {spec.name!r} is listed twice")
+            seen.add(spec.name)
+        return value
+
     @field_validator("grid", mode="before")
     @classmethod
     def _grid_as_list(cls, value: Any) -> Any:

@@ -176,13 +176,16 @@ def model_problem(exc: BaseException) -> str:
 def check_models(config: SweepConfig) -> None:
     """Make every model of the sweep once, so that a missing API key, an unknown provider or a
     script that does not exist is one line now, not a traceback from inside the run."""
-    for spec in config.models:
+    made = [("model", spec.name, spec.args) for spec in config.models]
+    if config.grader:
+        made.append(("grader", resolve_model_name(config.grader), {}))
+    for role, name, args in made:
         try:
-            get_model(spec.name, memoize=False, **spec.args)
+            get_model(name, memoize=False, **args)
         except CorrigibleError as exc:
-            raise type(exc)(f"model {spec.name}: {exc}") from None
+            raise type(exc)(f"{role} {name}: {exc}") from None
         except Exception as exc:  # any provider's own error: one line naming the model
-            raise ConfigError(f"model {spec.name}: {model_problem(exc)}") from None
+            raise ConfigError(f"{role} {name}: {model_problem(exc)}") from None
 
 
 @contextlib.contextmanager
