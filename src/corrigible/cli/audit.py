@@ -16,13 +16,8 @@ the sub-app behaves the same wherever it is registered.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
-
-if TYPE_CHECKING:
-    pass
-
 
 app = typer.Typer(
     name="audit",

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 import typer
 from rich.console import Console
 
 from corrigible.errors import ConfigError
-
-if TYPE_CHECKING:
-    pass
 
 err = Console(stderr=True, soft_wrap=True)
 

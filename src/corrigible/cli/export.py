@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
 from corrigible.errors import ConfigError
-
-if TYPE_CHECKING:
-    pass
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 import yaml
 from rich.console import Console
 from rich.table import Table
-
-if TYPE_CHECKING:
-    pass
-
 
 console = Console(soft_wrap=True)
 

@@ -25,9 +25,6 @@ import typer
 from corrigible.errors import ConfigError, CorrigibleError
 
 if TYPE_CHECKING:
-    pass
-
-if TYPE_CHECKING:
     from corrigible.containment.approvals import ApprovalQueue
     from corrigible.containment.audit import AuditStore
     from corrigible.containment.gateway import GatewayInfo

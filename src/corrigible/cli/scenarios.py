@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
-
-if TYPE_CHECKING:
-    pass
-
 
 app = typer.Typer(help="Scenario families and their condition grid.", no_args_is_help=True)
 out = Console()

@@ -478,12 +478,12 @@ def spawn_worker(run_dir: Path, index: int, shard: list[PlannedSample]) -> subpr
 
 
 _WORKER_BOOT = """\
-import ctypes, os, signal, sys
+import contextlib, ctypes, os, signal, sys
 parent = int(sys.argv[1])
-try:  # die with the parent from the first instruction, before any heavy import (Linux)
+# Die with the parent from the first instruction, before any heavy import. Off Linux there is no
+# prctl, and the parent kills its workers when it exits normally.
+with contextlib.suppress(OSError, AttributeError):
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-except (OSError, AttributeError):
-    pass
 if os.getppid() != parent:  # the parent died before prctl took effect: run nothing
     os._exit(1)
 from corrigible.evaluation.worker import main

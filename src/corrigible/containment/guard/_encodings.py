@@ -21,9 +21,10 @@ import quopri
 import re
 import zlib
 from collections.abc import Iterable, Iterator
+from typing import Literal, get_args
 from urllib.parse import unquote_plus
 
-ENCODINGS: tuple[str, ...] = (
+Encoding = Literal[
     "base64",
     "hex",
     "url",
@@ -38,7 +39,9 @@ ENCODINGS: tuple[str, ...] = (
     "reversed_words",
     "spaced",
     "leet",
-)
+]
+"""The name of an encoding, as a policy writes it."""
+ENCODINGS: tuple[Encoding, ...] = get_args(Encoding)
 """Every encoding the tracker can look through."""
 
 DEFAULT_ENCODINGS: tuple[str, ...] = tuple(e for e in ENCODINGS if e != "leet")

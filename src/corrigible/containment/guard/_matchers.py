@@ -8,7 +8,7 @@ import fnmatch
 import re
 from collections.abc import Callable, Iterator
 from functools import cached_property
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -18,30 +18,11 @@ from pydantic import (
     model_validator,
 )
 
-from corrigible.containment.guard._encodings import ENCODINGS
+from corrigible.containment.guard._encodings import ENCODINGS, Encoding
 from corrigible.containment.guard._regex import compile_regex
 
 Effect = Literal["allow", "block", "require_approval"]
-Encoding = Literal[
-    "base64",
-    "hex",
-    "url",
-    "reversed",
-    "html",
-    "escapes",
-    "quoted_printable",
-    "base32",
-    "base85",
-    "compressed",
-    "rot13",
-    "reversed_words",
-    "spaced",
-    "leet",
-]
-_ALL_ENCODINGS: tuple[Encoding, ...] = get_args(Encoding)
-if set(_ALL_ENCODINGS) != set(ENCODINGS):  # the policy schema and the engine name the same set
-    raise RuntimeError("policy encodings and provenance ENCODINGS differ")
-_DEFAULT_ENCODINGS: tuple[Encoding, ...] = tuple(e for e in _ALL_ENCODINGS if e != "leet")
+_DEFAULT_ENCODINGS: tuple[Encoding, ...] = tuple(e for e in ENCODINGS if e != "leet")
 
 RESERVED_RULE_IDS = frozenset({"fail-closed", "protected", "default", "kill-switch"})
 """Rule ids the guard itself uses; a policy rule may not take them."""
