@@ -35,7 +35,6 @@ import datetime
 import json
 import os
 import re
-import runpy
 import shlex
 import shutil
 import sqlite3
@@ -53,7 +52,6 @@ __all__ = [  # what README.md's cog blocks use
     "Step",
     "console",
     "copy_run_files",
-    "framework_results",
     "provide",
     "recorded",
     "show_file",
@@ -62,7 +60,6 @@ __all__ = [  # what README.md's cog blocks use
 
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
-FILES = DOCS / "readme"  # the files the README's commands read (sweep.yaml, script.yaml, ...)
 RECORDED = DOCS / "recorded"
 BIN = Path(sys.executable).parent
 TIMEOUT = 300
@@ -124,24 +121,21 @@ def workspace(name: str) -> Path:
     return _workspaces[name]
 
 
-def provide(folder: str | None = None, *repo_paths: str) -> Hidden:
-    """Setup: copy docs/readme/FOLDER's files, and REPO_PATHS (kept relative), into the workspace."""
+def provide(*repo_paths: str) -> Hidden:
+    """Setup: copy REPO_PATHS (files or folders, kept relative) into the workspace, so that a
+    command the README writes as `corrigible run examples/sweep.yaml` runs there as it would in
+    a fresh clone."""
 
     def action(work: Path) -> None:
-        sources = sorted((FILES / folder).iterdir()) if folder else []
-        for source in sources:
-            shutil.copyfile(source, work / source.name)
         for path in repo_paths:
-            (work / path).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(ROOT / path, work / path)
+            source, target = ROOT / path, work / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if source.is_dir():
+                shutil.copytree(source, target, dirs_exist_ok=True)
+            else:
+                shutil.copyfile(source, target)
 
     return Hidden(action)
-
-
-def framework_results(work: Path) -> None:
-    """Setup: `results/`, a results directory in the public framework's layout (a test fixture)."""
-    fixture = runpy.run_path(str(ROOT / "tests" / "interop" / "amf_fixture.py"))
-    fixture["build"](work / "results")
 
 
 def call(command: str, work: Path, columns: int = 120) -> tuple[int, str]:
@@ -243,9 +237,9 @@ def fence(text: str, language: str = "console") -> str:
     return f"```{language}\n{text.rstrip()}\n```\n"
 
 
-def show_file(name: str, language: str = "yaml") -> str:
-    """A file from docs/readme, fenced: the README shows exactly the file its commands use."""
-    return fence((FILES / name).read_text(encoding="utf-8"), language)
+def show_file(path: str, language: str = "yaml") -> str:
+    """A file of the repository, fenced: the README shows exactly the file its commands use."""
+    return fence((ROOT / path).read_text(encoding="utf-8"), language)
 
 
 # --- recorded sessions -------------------------------------------------------------------------
@@ -272,7 +266,7 @@ def _wait_for(predicate: Callable[[], bool], seconds: float, what: str) -> None:
 
 def record_gateway(work: Path) -> dict[str, str]:
     """The MCP gateway session: the agent in one terminal, a human approving in another."""
-    provide(None, "examples/mcp_gateway_client.py").action(work)  # type: ignore[operator]
+    provide("examples/mcp_gateway_client.py").action(work)  # type: ignore[operator]
     keygen = execute("corrigible audit keygen gw/audit.key", work)
     example = "python examples/mcp_gateway_client.py gw"
     agent = subprocess.Popen(
@@ -360,9 +354,7 @@ def record_real_labels(work: Path) -> dict[str, str]:
     Disagreements on held-out samples are counted but not printed: whoever reads the README
     should not be able to tune on them.
     """
-    command = (
-        "corrigible validate --labels nostalgebraist/labels.jsonl nostalgebraist/results"
-    )
+    command = "corrigible validate --labels nostalgebraist/labels.jsonl nostalgebraist/results"
     text = run(command, REAL_TRANSCRIPTS, 0)
     kept = [line for line in text.splitlines() if "[held out]" not in line]
     hidden = len(text.splitlines()) - len(kept)

@@ -49,3 +49,37 @@ def test_mcp_gateway_client_example(tmp_path: Path) -> None:
     assert len(sent) == 2 and "Lockstep" not in "".join(sent)
     report = verify(tmp_path / "audit.sqlite")
     assert report.ok and report.records == 5
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+def test_the_shipped_framework_results_are_the_test_fixture(tmp_path: Path) -> None:
+    """examples/framework_results is what tests/interop/amf_fixture.py builds, byte for byte, so
+    the README's `classify` example and the interop tests read the same material."""
+    from tests.interop.amf_fixture import build
+
+    build(tmp_path / "results")
+    assert _tree(EXAMPLES / "framework_results") == _tree(tmp_path / "results")
+
+
+def test_every_example_file_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    from corrigible.analysis.gate import load_gate
+    from corrigible.evaluation.config import load_config
+    from corrigible.models.scripted import load_script
+
+    monkeypatch.chdir(EXAMPLES.parent)  # relative paths in a sweep resolve from where it runs
+    for sweep in ("sweep.yaml", "containment/sweep.yaml", "experiment_config.yaml"):
+        config = load_config(EXAMPLES / sweep)
+        for spec in config.models:
+            if "script" in spec.args:
+                assert load_script(spec.args["script"]).entries
+    framework = load_config(EXAMPLES / "experiment_config.yaml")
+    assert [c.id for c in framework.resolved_conditions()] == [
+        "blackmail_explicit-america_replacement"
+    ]
+    assert framework.temperature == 0.0 and framework.samples == 1
+    assert len(load_gate(EXAMPLES / "gate.yaml").criteria) == 4
