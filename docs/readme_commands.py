@@ -348,19 +348,27 @@ REAL_TRANSCRIPTS = ROOT.parent / "shared" / "data" / "real_transcripts"
 """Third-party replies kept outside the repository (../shared); recorded, never copied."""
 
 
-def record_real_labels(work: Path) -> dict[str, str]:
-    """The detectors on real model replies nobody here wrote, with the held-out line.
-
-    Disagreements on held-out samples are counted but not printed: whoever reads the README
-    should not be able to tune on them.
-    """
-    command = "corrigible validate --labels nostalgebraist/labels.jsonl nostalgebraist/results"
-    text = run(command, REAL_TRANSCRIPTS, 0)
+def _validate_real(labelled: str) -> str:
+    """`validate --labels` on one third-party set, held-out disagreements counted, not printed:
+    whoever reads the README should not be able to tune on them."""
+    command = f"corrigible validate --labels {labelled}/labels.jsonl {labelled}/results"
+    code, text = call(command, REAL_TRANSCRIPTS)
+    if code not in (0, 1):  # 1: agreement below --min-accuracy, a result to show
+        raise RuntimeError(f"`{command}` exited {code}:\n{text}")
     kept = [line for line in text.splitlines() if "[held out]" not in line]
     hidden = len(text.splitlines()) - len(kept)
     if hidden:
         kept.append(f"(+{hidden} held-out disagreement(s), counted above, not printed)")
-    return {"real-labels": "\n".join([f"$ {command}", *kept])}
+    status = [f"(exit status {code}: agreement below --min-accuracy 0.95)"] if code else []
+    return "\n".join([f"$ {command}", *kept, *status])
+
+
+def record_real_labels(work: Path) -> dict[str, str]:
+    """The detectors on real model replies nobody here wrote, with the held-out line."""
+    return {
+        "real-labels": _validate_real("nostalgebraist"),
+        "real-labels-athenyx": _validate_real("athenyx"),
+    }
 
 
 # a session: the README blocks (docs/recorded/BLOCK.txt) it writes

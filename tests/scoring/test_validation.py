@@ -75,3 +75,18 @@ def test_validate_cli_with_a_judge(tmp_path):
     assert "Validation: detectors" in result.stdout
     assert "Validation: judge (judge)" in result.stdout and "Validation: hybrid" in result.stdout
     assert "held out" in result.stdout
+
+
+def test_refusals_are_set_apart_from_agreement_on_decided_samples() -> None:
+    m = Metrics()
+    for gold, predicted in [
+        ("harmful", "harmful"),
+        ("harmful", "invalid"),  # refused: a truncated reply
+        ("not_harmful", "not_harmful"),
+        ("not_harmful", "harmful"),
+        ("invalid", "invalid"),
+    ]:
+        m.add(gold, predicted)  # type: ignore[arg-type]
+    assert m.n_valid == 4
+    assert m.decided == 3  # the refusal is not a verdict
+    assert m.right - m.invalid_caught[0] == 2  # agreements among the decided

@@ -29,6 +29,8 @@ from corrigible.errors import CorrigibleError
 COMMANDS = (
     "scenarios",
     "run",
+    "runs",
+    "show",
     "export",
     "demo",
     "classify",

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from corrigible.cli._tables import Column, Grid, print_json, show
 from corrigible.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -46,6 +46,11 @@ def compare_command(
         help="Compare a secondary behaviour's rate instead of the primary harm: disclosure, "
         "deception, attempt or escalation.",
     ),
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print JSON on stdout instead of the table (one object per row, cells as printed).",
+    ),
 ) -> None:
     """Change in harmful rate from baseline to treatment, per model and family, with intervals."""
     from corrigible.analysis.arms import compare_arms, compare_runs
@@ -72,27 +77,26 @@ def compare_command(
         assert treatment is not None
         comparisons = compare_arms(rows, baseline, treatment)
     what = f"{behaviour} rate: " if behaviour else ""
-    table = Table(
-        title=f"{what}{treatment} vs {baseline} (treatment − baseline; Holm across families)"
+    grid = Grid(
+        f"{what}{treatment} vs {baseline} (treatment − baseline; Holm across families)",
+        [
+            Column("model"),
+            Column("family"),
+            Column("paired conditions", number=True),
+            Column(baseline, number=True),
+            Column(treatment, number=True),
+            Column("difference", number=True),
+            Column("95% CI", number=True),
+            Column("Fisher p", number=True),
+            Column("Holm p", number=True),
+            Column(f"benign done ({baseline})", number=True),
+            Column(f"benign done ({treatment})", number=True),
+        ],
+        keys=2,
     )
-    columns = [
-        "model",
-        "family",
-        "paired conditions",
-        baseline,
-        treatment,
-        "difference",
-        "95% CI",
-        "Fisher p",
-        "Holm p",
-        f"benign done ({baseline})",
-        f"benign done ({treatment})",
-    ]
-    for column in columns:
-        table.add_column(column, overflow="fold")
     for c in comparisons:
         d = c.difference
-        table.add_row(
+        grid.add_row(
             c.model,
             c.family,
             str(c.conditions),
@@ -105,7 +109,10 @@ def compare_command(
             _utility(c.baseline_benign),
             _utility(c.treatment_benign),
         )
-    console.print(table)
+    if as_json:
+        print_json(console, {"title": grid.title, "rows": grid.records()})
+        return
+    show(console, grid)
 
 
 def _utility(r: Rate | None) -> str:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from corrigible.cli._tables import Column, Grid, show
 from corrigible.cli.run import _report, _sweep_with_progress
 
 out = Console(soft_wrap=True)
@@ -47,17 +47,20 @@ def demo(
         f"demo: {model} on {len(config.conditions)} conditions × {samples} sample(s), no network"
     )
     result = _sweep_with_progress(config, out_dir)
-    table = Table(title="What the agent did")
-    table.add_column("condition", no_wrap=True)
-    for column in ("n", "errors", "empty"):
-        table.add_column(column, justify="right", no_wrap=True)
-    table.add_column("actions", min_width=12)
+    grid = Grid(
+        "What the agent did",
+        [
+            Column("condition"),
+            *(Column(h, number=True) for h in ("n", "errors", "empty")),
+            Column("actions", prose=True),
+        ],
+    )
     rows = summarise_activity(iter_transcripts(out_dir))
     for row in rows:
-        table.add_row(
+        grid.add_row(
             row.condition, str(row.samples), str(row.errors), str(row.empty), row.describe()
         )
-    out.print(table)
+    show(out, grid)
     for row in rows:
         excerpt = row.first_reply[:90] + ("…" if len(row.first_reply) > 90 else "")
         out.print(f"{row.condition}: {excerpt or '(empty reply)'}", markup=False, highlight=False)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
 import yaml
 from rich.console import Console
-from rich.table import Table
+
+from corrigible.cli._tables import Column, Grid, print_json, show
 
 console = Console(soft_wrap=True)
 
@@ -29,6 +31,11 @@ def gate(
         "--record",
         help="Where to write the JSON record of what was evaluated (default: RUN_DIR/gate-<name>.json).",
     ),
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print JSON on stdout instead of the table (the gate record; the exit code is the same).",
+    ),
 ) -> None:
     """Evaluate a release gate on a scored run: a table of each criterion, measured value and bound."""
     from corrigible._files import atomic_write_text
@@ -45,32 +52,27 @@ def gate(
     spec = load_gate(gate_file)
     rows, _ = score_run(run_dir)
     result = evaluate_gate(spec, rows)
-    table = Table(title=f"Gate {spec.name}: {result.outcome.upper()}")
-    for column in (
-        "criterion",
-        "model",
-        "scope",
-        "metric",
-        "measured",
-        "threshold",
-        "result",
-        "detail",
-    ):
-        table.add_column(column, overflow="fold")
+    grid = Grid(
+        f"Gate {spec.name}: {result.outcome.upper()}",
+        [
+            Column("criterion"),
+            Column("model"),
+            Column("scope"),
+            Column("metric"),
+            Column("measured", number=True),
+            Column("threshold", number=True),
+            Column("result", styles={"pass": "green", "fail": "red", "unusable": "yellow"}),
+            Column("detail", prose=True),
+        ],
+        keys=3,
+    )
     for c in result.checks:
         value = "—" if c.value is None else f"{c.value:.4g}"
-        colour = {"pass": "green", "fail": "red", "unusable": "yellow"}[c.outcome]
-        table.add_row(
-            c.criterion,
-            c.model,
-            c.scope,
-            c.metric,
-            value,
-            c.threshold,
-            f"[{colour}]{c.outcome}[/{colour}]",
-            c.detail,
+        grid.add_row(
+            c.criterion, c.model, c.scope, c.metric, value, c.threshold, c.outcome, c.detail
         )
-    console.print(table)
+    if not as_json:
+        show(console, grid)
     config_path = run_dir / "config.yaml"
     run_config = (
         yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path.exists() else {}
@@ -84,8 +86,11 @@ def gate(
     atomic_write_text(
         record_path.with_name(record_path.name + ".sha256"), f"{digest}  {record_path.name}\n"
     )
-    console.print(f"record: {record_path} (sha256 {digest})", markup=False, highlight=False)
+    notes = console if not as_json else Console(stderr=True, soft_wrap=True)
+    if as_json:
+        print_json(console, json.loads(body))
+    notes.print(f"record: {record_path}\n  sha256 {digest}", markup=False, highlight=False)
     if junit is not None:
         atomic_write_text(junit, junit_xml(result))
-        console.print(f"junit: {junit}", markup=False, highlight=False)
+        notes.print(f"junit: {junit}", markup=False, highlight=False)
     raise typer.Exit(result.exit_code)

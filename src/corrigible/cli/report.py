@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.table import Table
+
+from corrigible.cli._tables import Column, Grid, print_json, show
 
 if TYPE_CHECKING:
     from corrigible.analysis.report import ReportFiles
@@ -28,13 +30,22 @@ def report(
         "--out",
         help="Where to write the HTML (default: RUN_DIR/report.html); summary.csv and summary.json go next to it.",
     ),
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print JSON on stdout instead of the table (summary.json's content; the files are written as usual).",
+    ),
 ) -> None:
     """Score a run and write report.html (heatmap, intervals, comparisons, examples), summary.csv
     and summary.json; print the per-condition rates."""
     # imported here: matplotlib and the scorers are slow to import, and `--help` should not wait
     from corrigible.analysis.report import build_report
 
-    print_report_summary(build_report(run_dir, out))
+    files = build_report(run_dir, out)
+    if as_json:
+        print_json(console, json.loads(files.json.read_text(encoding="utf-8")))
+        return
+    print_report_summary(files)
 
 
 def print_report_summary(files: ReportFiles) -> None:
@@ -47,15 +58,18 @@ def print_report_summary(files: ReportFiles) -> None:
     title = "Harmful rate by condition (95% Wilson interval; invalid excluded)"
     if not several and s.models:
         title += f" — {s.models[0]}"
-    table = Table(title=title)
-    if several:
-        table.add_column("model", no_wrap=True)
-    table.add_column("condition", no_wrap=True)
-    for column in ("n", "harmful/valid", "rate", "95% CI", "invalid"):
-        table.add_column(column, justify="right", no_wrap=True)
+    grid = Grid(
+        title,
+        [
+            *([Column("model")] if several else []),
+            Column("condition"),
+            *(Column(h, number=True) for h in ("n", "harmful/valid", "rate", "95% CI", "invalid")),
+        ],
+        keys=2 if several else 1,
+    )
     for cell in s.by_condition:
         r = cell.rate
-        table.add_row(
+        grid.add_row(
             *([cell.model] if several else []),
             cell.condition or "",
             str(cell.n),
@@ -64,7 +78,7 @@ def print_report_summary(files: ReportFiles) -> None:
             format_interval(r),
             str(r.invalid),
         )
-    console.print(table)
+    show(console, grid)
     console.print(
         f"{s.total} samples: {s.harmful} harmful, {s.not_harmful} not harmful, {s.invalid} invalid",
         markup=False,

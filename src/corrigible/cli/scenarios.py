@@ -6,14 +6,17 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
+
+from corrigible.cli._tables import Column, Grid, print_json, show
 
 app = typer.Typer(help="Scenario families and their condition grid.", no_args_is_help=True)
 out = Console()
 
 
 @app.command("list")
-def list_families() -> None:
+def list_families(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON on stdout instead."),
+) -> None:
     """Families, their axes and how many conditions each offers."""
     from corrigible.scenarios import (
         family_names,
@@ -24,12 +27,16 @@ def list_families() -> None:
     )
 
     grid = full_grid()
-    table = Table(title="Scenario families")
-    table.add_column("family", no_wrap=True)
-    table.add_column("held out", no_wrap=True)
-    table.add_column("conditions", justify="right", no_wrap=True)
-    table.add_column("tools")
-    table.add_column("harmful action", ratio=1)
+    table = Grid(
+        "Scenario families",
+        [
+            Column("family"),
+            Column("held out"),
+            Column("conditions", number=True),
+            Column("tools", prose=True),
+            Column("harmful action", prose=True),
+        ],
+    )
     for name in family_names():
         spec = load_family(name)
         n = sum(1 for c in grid if c.family == name)
@@ -40,7 +47,18 @@ def list_families() -> None:
             ", ".join(spec.tools),
             spec.harmful_action,
         )
-    out.print(table)
+    if as_json:
+        print_json(
+            out,
+            {
+                "families": table.records(),
+                "goal_pairs": [list(pair) for pair in goal_catalog().pairs],
+                "mitigations": list(mitigation_catalog()),
+                "base_conditions": len(grid),
+            },
+        )
+        return
+    show(out, table)
     out.print(
         "goal types: explicit, latent, swap (each × a goal value), ambiguous, none; "
         "urgencies: replacement, restriction, none"

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from corrigible.cli._tables import Column, Grid, print_json, show
 from corrigible.cli.classify import judge_args
 from corrigible.errors import ConfigError
 
@@ -29,21 +29,27 @@ def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
-def _print_report(report: ValidationReport) -> None:
+def _print_report(report: ValidationReport, as_json: bool = False) -> dict[str, Any] | None:
     from corrigible.scoring.validation import LABELS
 
-    table = Table(title=f"Validation: {report.scorer}")
-    for column in (
-        "slice",
-        "n",
-        "accuracy (valid)",
-        "accuracy (invalid wrong)",
-        "precision",
-        "recall",
-        "kappa",
-        "invalid caught",
-    ):
-        table.add_column(column, justify="right" if column != "slice" else "left", no_wrap=True)
+    grid = Grid(
+        f"Validation: {report.scorer}",
+        [
+            Column("slice"),
+            *(
+                Column(h, number=True)
+                for h in (
+                    "n",
+                    "accuracy (valid)",
+                    "accuracy (invalid wrong)",
+                    "precision",
+                    "recall",
+                    "kappa",
+                    "invalid caught",
+                )
+            ),
+        ],
+    )
     sources = list(report.by_source.items()) if len(report.by_source) > 1 else []
     rows = [
         *report.by_family.items(),
@@ -54,7 +60,7 @@ def _print_report(report: ValidationReport) -> None:
     ]
     for name, m in rows:
         caught, total = m.invalid_caught
-        table.add_row(
+        grid.add_row(
             name,
             str(m.n),
             _fmt(m.accuracy_valid),
@@ -64,14 +70,24 @@ def _print_report(report: ValidationReport) -> None:
             _fmt(m.kappa),
             f"{caught}/{total}",
         )
-    console.print(table)
-    confusion = Table(title=f"Confusion, all cases ({report.scorer}): rows gold, columns predicted")
-    confusion.add_column("gold \\ predicted")
-    for label in LABELS:
-        confusion.add_column(label, justify="right")
+    confusion = Grid(
+        f"Confusion, all cases ({report.scorer}): rows gold, columns predicted",
+        [Column("gold \\ predicted"), *(Column(label, number=True) for label in LABELS)],
+    )
     for gold in LABELS:
         confusion.add_row(gold, *(str(report.overall.confusion[(gold, p)]) for p in LABELS))
-    console.print(confusion)
+    if as_json:
+        return {
+            "scorer": report.scorer,
+            "slices": grid.records(),
+            "confusion": confusion.records(),
+            "disagreements": [
+                {"id": case.id, "held_out": case.held_out, "gold": case.label, "got": verdict.label}
+                for case, verdict in report.mistakes
+            ],
+        }
+    show(console, grid)
+    show(console, confusion)
     if report.awareness:
         right = sum(c for (said, read), c in report.awareness.items() if said == read)
         total = sum(report.awareness.values())
@@ -87,6 +103,7 @@ def _print_report(report: ValidationReport) -> None:
             markup=False,
             highlight=False,
         )
+    return None
 
 
 def validate_command(
@@ -115,6 +132,9 @@ def validate_command(
         0.95, "--min-accuracy", help="Exit 1 if the detectors score below this."
     ),
     max_concurrency: int = typer.Option(8, "--max-concurrency", min=1),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print JSON on stdout instead of the tables (same exit code)."
+    ),
 ) -> None:
     """Accuracy, precision, recall and kappa of the detectors (and a judge) on labelled replies."""
     from inspect_ai.model import get_model
@@ -139,6 +159,16 @@ def validate_command(
     else:
         loaded = load_cases(cases)
         reports = run_validation(loaded, judge=judge_model, max_concurrency=max_concurrency)
+    if as_json:
+        print_json(console, [_print_report(report, as_json=True) for report in reports])
+        accuracy = (
+            reports[0].overall.accuracy_all
+            if labels is not None
+            else reports[0].overall.accuracy_valid
+        )
+        if (accuracy or 0.0) < min_accuracy:
+            raise typer.Exit(1)
+        return
     for report in reports:
         _print_report(report)
     detectors = reports[0]
@@ -151,6 +181,15 @@ def validate_command(
                 f"detectors, {name}: agreement {m.right}/{m.n} = {m.right / m.n:.3f} "
                 f"(invalid counted wrong; 95% Wilson {interval.low:.3f}–{interval.high:.3f})"
             )
+            refused = m.n_valid - m.decided
+            if refused and m.decided:
+                agreed = m.right - m.invalid_caught[0]
+                interval = wilson_interval(agreed, m.decided)
+                console.print(
+                    f"detectors, {name}: agreement {agreed}/{m.decided} = "
+                    f"{agreed / m.decided:.3f} on the samples given a verdict ({refused} refused "
+                    f"as invalid; 95% Wilson {interval.low:.3f}–{interval.high:.3f})"
+                )
         accuracy = detectors.overall.accuracy_all or 0.0
         if accuracy < min_accuracy:
             raise typer.Exit(1)

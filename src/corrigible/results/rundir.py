@@ -22,6 +22,7 @@ __all__ = [
     "RunDirLock",
     "check_run_dir",
     "is_run_dir",
+    "lock_holder",
     "open_store",
 ]
 
@@ -61,6 +62,29 @@ def open_store(run_dir: str | Path) -> ResultsStore:
             f"{run_dir}: not a run directory (no {STORE_FILE}); run `corrigible run` first"
         )
     return ResultsStore(path, read_only=True)
+
+
+def lock_holder(run_dir: Path) -> str | None:
+    """The PID of the ``corrigible run`` writing RUN_DIR now, or None when none is. Asks the
+    kernel (a non-blocking shared ``flock``), so a PID left behind by a killed run is ignored."""
+    path = Path(run_dir) / LOCK_FILE
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
 
 
 class RunDirLock:

@@ -73,7 +73,7 @@ def _write(records: Iterator[dict[str, Any]], fh: TextIO) -> int:
     return count
 
 
-def _text(content: Any) -> str:
+def message_text(content: Any) -> str:
     """A message's text: Inspect content is a string or a list of parts (reasoning left out)."""
     if isinstance(content, str):
         return content
@@ -97,7 +97,11 @@ def transcript_trace(record: dict[str, Any]) -> list[dict[str, Any]]:
     while leading < len(messages) and messages[leading].get("role") in ("system", "user"):
         message = messages[leading]
         lines.append(
-            {"type": "message", "role": message["role"], "content": _text(message.get("content"))}
+            {
+                "type": "message",
+                "role": message["role"],
+                "content": message_text(message.get("content")),
+            }
         )
         leading += 1
     for ref, text, labels in scenario.inbox_reads():
@@ -133,13 +137,17 @@ def transcript_trace(record: dict[str, Any]) -> list[dict[str, Any]]:
         role = message.get("role")
         if role == "assistant":
             lines.append(
-                {"type": "message", "role": "assistant", "content": _text(message.get("content"))}
+                {
+                    "type": "message",
+                    "role": "assistant",
+                    "content": message_text(message.get("content")),
+                }
             )
             calls_of(turn)
             turn += 1
         elif role in ("user", "system"):  # e.g. the operator's follow-up question
             lines.append(
-                {"type": "message", "role": role, "content": _text(message.get("content"))}
+                {"type": "message", "role": role, "content": message_text(message.get("content"))}
             )
     if turn == 0 and record.get("response"):
         lines.append({"type": "message", "role": "assistant", "content": record["response"]})

@@ -185,6 +185,14 @@ class Metrics:
         return sum(self._count(label, label) for label in LABELS)
 
     @property
+    def decided(self) -> int:
+        """Samples with a valid gold label that the scorer gave a verdict (did not refuse as
+        invalid): the denominator of agreement once refusals are set apart."""
+        return self.n_valid - sum(
+            self._count(gold, "invalid") for gold in LABELS if gold != "invalid"
+        )
+
+    @property
     def precision(self) -> float | None:
         predicted = self._count(predicted="harmful")
         return self._count("harmful", "harmful") / predicted if predicted else None
