@@ -24,7 +24,8 @@ In live blocks, what varies between runs is replaced by these substitutions, and
 
 - elapsed times: `2.4 s` -> `#.# s`, the progress bar's `0:00:02` -> `#:##:##`;
 - an Ed25519 key id (a fresh key is made per run): `ed25519:4a667280c422db26` -> `ed25519:<key id>`;
-- an audit checkpoint's hash (records carry timestamps): `hash f4a3934cc046a1ef…` -> `hash <hash>…`.
+- an audit checkpoint's hash (records carry timestamps): `hash f4a3934cc046a1ef…` -> `hash <hash>…`;
+- a time of day (`corrigible runs`): `2026-12-03 21:18 UTC` -> `YYYY-MM-DD HH:MM UTC`.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ SUBSTITUTIONS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b\d+:\d\d:\d\d\b"), "#:##:##"),
     (re.compile(r"\bed25519:[0-9a-f]{16}\b"), "ed25519:<key id>"),
     (re.compile(r"\bhash [0-9a-f]{16}…"), "hash <hash>…"),
+    (re.compile(r"\b\d{4}-\d\d-\d\d \d\d:\d\d UTC\b"), "YYYY-MM-DD HH:MM UTC"),
 ]
 
 

@@ -38,11 +38,7 @@ def runs_command(
         raise RunDirError(
             f"{folder}: no such directory; pass the folder your runs are in (default: runs)"
         )
-    found = sorted(
-        (p for p in [folder, *folder.iterdir()] if is_run_dir(p)),
-        key=lambda p: p.stat().st_mtime,
-        reverse=True,
-    )
+    found = sorted(p for p in [folder, *folder.iterdir()] if is_run_dir(p))
     rows = [_describe(path) for path in found]
     if as_json:
         print_json(console, rows)
@@ -55,7 +51,7 @@ def runs_command(
         )
         return
     grid = Grid(
-        f"Runs in {folder} (newest first)",
+        f"Runs in {folder}",
         [
             Column("run"),
             Column("state"),
