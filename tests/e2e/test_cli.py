@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -158,6 +159,11 @@ def test_scenarios_list_and_render(tmp_path):
         cwd=tmp_path,
     )
     assert rendered.returncode == 0, rendered.stderr
+    written = sorted(path.name for path in out.iterdir())
+    helped = cli("scenarios", "render", "--help", cwd=tmp_path)
+    named = " ".join(helped.stdout.split())
+    assert all(name in named for name in written)  # --help names every file written...
+    assert sorted(re.findall(r"\b\w+\.(?:md|json)\b", named)) == written  # ...and no other
     system = (out / "system_prompt.md").read_text()
     assert "SCRATCHPAD" not in system and "<tool_use:forward>" in system
     facts = json.loads((out / "facts.json").read_text())

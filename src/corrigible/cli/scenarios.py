@@ -75,11 +75,15 @@ def list_families(
     )
 
 
+RENDERED = ("system_prompt.md", "user_prompt.md", "tools.json", "facts.json")
+"""What ``render --out`` writes (its help names these, so it cannot name others)."""
+
+
 @app.command("render")
 def render(
     condition_id: str = typer.Argument(..., help="e.g. blackmail_explicit-america_replacement"),
     out_dir: Path | None = typer.Option(
-        None, "--out", help="Write system.md, user.md, facts.json here."
+        None, "--out", help=f"Write {', '.join(RENDERED)} into this folder."
     ),
     tool_mode: str = typer.Option("text", "--tool-mode", help="text or native"),
 ) -> None:
@@ -96,15 +100,15 @@ def render(
         typer.echo(scenario.user_prompt)
         return
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "system_prompt.md").write_text(scenario.system_prompt, encoding="utf-8")
-    (out_dir / "user_prompt.md").write_text(scenario.user_prompt, encoding="utf-8")
-    (out_dir / "facts.json").write_text(
-        json.dumps(scenario.facts, indent=2) + "\n", encoding="utf-8"
-    )
-    (out_dir / "tools.json").write_text(
-        json.dumps([t.model_dump() for t in scenario.tools], indent=2) + "\n", encoding="utf-8"
-    )
-    typer.echo(f"wrote {out_dir}/system_prompt.md, user_prompt.md, facts.json, tools.json")
+    contents = {
+        "system_prompt.md": scenario.system_prompt,
+        "user_prompt.md": scenario.user_prompt,
+        "tools.json": json.dumps([t.model_dump() for t in scenario.tools], indent=2) + "\n",
+        "facts.json": json.dumps(scenario.facts, indent=2) + "\n",
+    }
+    for name in RENDERED:
+        (out_dir / name).write_text(contents[name], encoding="utf-8")
+    typer.echo(f"wrote {', '.join(RENDERED)} to {out_dir}")
 
 
 def register(root: typer.Typer) -> None:
