@@ -22,7 +22,9 @@ and never import corrigible here: only its command line is relied on. A command'
 progress bar, notes) is shown before its stdout, and trailing spaces are stripped from every line.
 In live blocks, what varies between runs is replaced by these substitutions, and nothing else:
 
-- elapsed times: `2.4 s` -> `#.# s`, the progress bar's `0:00:02` -> `#:##:##`;
+- elapsed times: `2.4 s` -> `#.# s`, the progress bar's `0:00:02` -> `#:##:##`, a model's
+  speed `9.8 tok/s` -> `#.# tok/s`, and the bar itself, whose length follows the width of the
+  text beside it, -> 20 characters;
 - an Ed25519 key id (a fresh key is made per run): `ed25519:4a667280c422db26` -> `ed25519:<key id>`;
 - an audit checkpoint's hash (records carry timestamps): `hash f4a3934cc046a1ef…` -> `hash <hash>…`;
 - a time of day (`corrigible runs`): `2026-12-03 21:18 UTC` -> `YYYY-MM-DD HH:MM UTC`.
@@ -66,6 +68,9 @@ BIN = Path(sys.executable).parent
 TIMEOUT = 300
 
 SUBSTITUTIONS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\b\d+\.\d+ tok/s\b"), "#.# tok/s"),
+    # the progress bar's length depends on the width of what follows it
+    (re.compile(r"^(\S+) ━+ (\d+/\d+) ", re.MULTILINE), r"\1 ━━━━━━━━━━━━━━━━━━━━ \2 "),
     (re.compile(r"\b\d+\.\d+ s\b"), "#.# s"),
     (re.compile(r"\b\d+:\d\d:\d\d\b"), "#:##:##"),
     (re.compile(r"\bed25519:[0-9a-f]{16}\b"), "ed25519:<key id>"),

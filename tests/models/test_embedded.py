@@ -425,6 +425,42 @@ async def test_temperature_zero_is_deterministic(real_model_env: Path) -> None:
     assert first.completion.encode() == second.completion.encode()
 
 
+_GENERATE_IN_A_PROCESS = """
+import sys, anyio
+from inspect_ai.model import GenerateConfig, get_model
+import corrigible.models
+async def main():
+    model = get_model("corrigible/smollm2", backend="transformers")
+    config = GenerateConfig(max_tokens=24, temperature=float(sys.argv[1]), seed=3)
+    output = await model.generate("Write one sentence about the sea.", config=config)
+    sys.stdout.write(output.completion)
+anyio.run(main)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_replies_are_the_same_across_processes_and_thread_counts(real_model_env: Path) -> None:
+    """What a user compares with the README: a new process, maybe another core count. Greedy
+    and seeded replies must not depend on either (measured: they do not, at 1 and 2 threads)."""
+    import subprocess
+
+    replies: dict[tuple[str, str], str] = {}
+    for temperature in ("0", "0.9"):
+        for threads in ("1", "2"):
+            done = subprocess.run(
+                [sys.executable, "-c", _GENERATE_IN_A_PROCESS, temperature],
+                env={**os.environ, "CORRIGIBLE_THREADS": threads},
+                capture_output=True,
+                text=True,
+                timeout=240,
+            )
+            assert done.returncode == 0, done.stderr[-2000:]
+            replies[(temperature, threads)] = done.stdout
+    assert replies[("0", "1")] == replies[("0", "2")] != ""
+    assert replies[("0.9", "1")] == replies[("0.9", "2")] != ""
+
+
 @pytest.mark.slow
 async def test_seeded_sampling_is_reproducible(real_model_env: Path) -> None:
     model = get_model("corrigible/smollm2", backend="transformers")

@@ -10,6 +10,7 @@ Fisher's exact p, Holm-adjusted across the families compared.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from corrigible.analysis.stats import Difference, Rate, compare_all, rate
@@ -44,6 +45,12 @@ def _split(row: VerdictRow) -> tuple[str, str] | None:
         return None
     base = condition.model_copy(update={"instructions": ()}).id
     return base, arm_of(condition.instructions)
+
+
+def arms_present(rows: Iterable[VerdictRow]) -> list[str]:
+    """The mitigation arms a run holds (``none`` first when present, then by name)."""
+    arms = {split[1] for row in rows if (split := _split(row)) is not None}
+    return sorted(arms, key=lambda arm: (arm != "none", arm))
 
 
 def compare_arms(rows: list[VerdictRow], baseline: str, treatment: str) -> list[ArmComparison]:

@@ -39,6 +39,16 @@ from corrigible.analysis.highlight import (
     reply_parts,
 )
 from corrigible.analysis.plots import heatmap_svg, intervals_svg
+from corrigible.analysis.report_sections import (
+    INVALID_SHOWN,
+    GuardCell,
+    banners,
+    guard_cells,
+    invalid_view,
+    mitigation_comparisons,
+    transcript_messages,
+)
+from corrigible.analysis.run_info import RunInfo, read_run_info
 from corrigible.analysis.stats import format_percent
 from corrigible.analysis.summary import (
     CSV_COLUMNS,
@@ -72,6 +82,8 @@ class ReportFiles:
     csv: Path
     json: Path
     summary: RunSummary
+    info: RunInfo
+    banners: list[str]
 
 
 @dataclass(frozen=True)
@@ -100,6 +112,7 @@ class _Example:
     reply: list[ReplyPart]
     reply_note: str
     sent: list[_MessageView]
+    transcript: list[Any]
 
 
 # -- examples -------------------------------------------------------------------------------------
@@ -180,14 +193,25 @@ def _example(row: VerdictRow, verdict: Verdict, record: dict[str, Any] | None) -
         reply=reply_parts(reply_text, spans),
         reply_note=note,
         sent=sent,
+        transcript=transcript_messages(record),
     )
 
 
-def _records(run_dir: Path, ids: set[str]) -> dict[str, dict[str, Any]]:
-    """The transcript records of the chosen samples (a second pass, to keep memory flat)."""
-    if not ids:
-        return {}
-    return {r["id"]: r for r in iter_transcripts(run_dir) if r.get("id") in ids}
+def _records(
+    run_dir: Path, ids: set[str], *, guarded: bool
+) -> tuple[dict[str, dict[str, Any]], list[GuardCell]]:
+    """The transcript records of the chosen samples and, for a guarded run, the guard's
+    decisions over every sample: one pass over the store, keeping only what is shown."""
+    if not ids and not guarded:
+        return {}, []
+    kept: dict[str, dict[str, Any]] = {}
+    seen: list[dict[str, Any]] = []
+    for record in iter_transcripts(run_dir):
+        if record.get("id") in ids:
+            kept[record["id"]] = record
+        if guarded:
+            seen.append({k: record.get(k) for k in ("model", "family", "actions")})
+    return kept, guard_cells(seen) if guarded else []
 
 
 # -- the page -------------------------------------------------------------------------------------
@@ -216,7 +240,18 @@ def _environment() -> Environment:
     env.filters["rate"] = format_rate
     env.filters["p"] = format_p
     env.filters["pp"] = lambda x: f"{x * 100:+.1f}"
+    env.filters["duration"] = _duration
     return env
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
 
 
 def _csv_text(summary: RunSummary) -> str:
@@ -251,12 +286,20 @@ def build_report(
     csv_path = html_path.parent / "summary.csv"
     json_path = html_path.parent / "summary.json"
 
+    info = read_run_info(run_dir)
     chosen = _choose_examples(rows, examples_per_label)
-    records = _records(run_dir, {r.id for picked in chosen.values() for r in picked})
+    invalid_rows = [r for r in rows if r.label == "invalid"]
+    wanted = {r.id for picked in chosen.values() for r in picked}
+    wanted |= {r.id for r in invalid_rows[:INVALID_SHOWN]}
+    guarded = bool(info.settings.get("guard"))
+    records, guard = _records(run_dir, wanted, guarded=guarded)
     examples = {
         family: [_example(r, verdicts[r.id], records.get(r.id)) for r in picked]
         for family, picked in chosen.items()
     }
+    invalid = [invalid_view(r, records.get(r.id)) for r in invalid_rows[:INVALID_SHOWN]]
+    mitigations = mitigation_comparisons(rows)
+    notes = banners(info, summary, [*(["none"] if mitigations else []), *mitigations])
     cells = dict(_iter_cells(summary))
     heatmaps = {
         family: heatmap_svg(family, conditions, summary.models, cells, i)
@@ -276,11 +319,31 @@ def build_report(
             intervals=intervals_svg(summary),
             examples=examples,
             per_label=examples_per_label,
+            info=info,
+            banners=notes,
+            guard=guard,
+            guard_policy=info.settings.get("guard"),
+            invalid=invalid,
+            invalid_total=len(invalid_rows),
+            mitigations=mitigations,
             files={"csv": csv_path.name, "json": json_path.name},
         )
     )
-    payload = summary_json(summary, run=name, run_dir=str(run_dir), corrigible=__version__)
+    payload = summary_json(
+        summary,
+        run=name,
+        run_dir=str(run_dir),
+        corrigible=__version__,
+        what_was_run=info.as_dict(),
+        banners=notes,
+        guard=[
+            {k: v for k, v in vars(c).items() if k != "rules"} | {"rules": dict(c.rules or {})}
+            for c in guard
+        ],
+    )
     atomic_write_text(csv_path, _csv_text(summary))
     atomic_write_text(json_path, json.dumps(payload, indent=1, ensure_ascii=False) + "\n")
     atomic_write_text(html_path, html)
-    return ReportFiles(html=html_path, csv=csv_path, json=json_path, summary=summary)
+    return ReportFiles(
+        html=html_path, csv=csv_path, json=json_path, summary=summary, info=info, banners=notes
+    )

@@ -97,5 +97,7 @@ def print_report_summary(files: ReportFiles) -> None:
                 markup=False,
                 highlight=False,
             )
+    for banner in files.banners:
+        console.print(f"note: {banner}", markup=False, highlight=False, soft_wrap=False)
     for label, path in (("report", files.html), ("csv", files.csv), ("json", files.json)):
         console.print(f"wrote {label}: {path}", markup=False, highlight=False)

@@ -34,22 +34,26 @@ def _sweep_with_progress(config: SweepConfig, run_dir: Path) -> SweepResult:
         MofNCompleteColumn(),
         TextColumn("{task.fields[errors]} errors"),
         TimeElapsedColumn(),
+        TextColumn("{task.fields[activity]}"),
         console=err,
         transient=False,
     )
     state: dict[str, Any] = {"task": None}
+    live = _Throughput()
 
     def on_plan(planned: int, done: int) -> None:
         # Started only once the sweep is planned: a model that cannot be made is then one line,
         # not a line after an empty progress display.
         progress.start()
-        state["task"] = progress.add_task(config.name, total=planned, completed=done, errors=0)
+        state["task"] = progress.add_task(
+            config.name, total=planned, completed=done, errors=0, activity=""
+        )
         if done:
             err.print(f"resuming: {done} of {planned} samples already done")
 
     def on_progress(ok: int, errors: int) -> None:
         if state["task"] is not None:
-            progress.update(state["task"], completed=ok, errors=errors)
+            progress.update(state["task"], completed=ok, errors=errors, activity=live.line())
 
     try:
         return anyio.run(
@@ -58,6 +62,31 @@ def _sweep_with_progress(config: SweepConfig, run_dir: Path) -> SweepResult:
     finally:
         if state["task"] is not None:
             progress.stop()
+
+
+class _Throughput:
+    """Tokens per second of the in-process models, and the sample being generated: what shows a
+    slow model is working while no sample has finished. Empty for models that do not report
+    tokens as they go (every remote provider)."""
+
+    def __init__(self) -> None:
+        import time
+
+        from corrigible.models import activity
+
+        self._activity = activity
+        self._clock = time.monotonic
+        self._start_tokens = activity.snapshot().tokens
+        self._start = self._clock()
+
+    def line(self) -> str:
+        now = self._activity.snapshot()
+        tokens = now.tokens - self._start_tokens
+        if tokens <= 0:
+            return ""
+        rate = tokens / max(self._clock() - self._start, 1e-6)
+        where = f" · {now.current}" if now.current else ""
+        return f"{tokens} tok · {rate:.1f} tok/s{where}"
 
 
 def _report(result: SweepResult) -> None:

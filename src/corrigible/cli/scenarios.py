@@ -77,14 +77,13 @@ def list_families(
 
 RENDERED = ("system_prompt.md", "user_prompt.md", "tools.json", "facts.json")
 """What ``render --out`` writes (its help names these, so it cannot name others)."""
+_OUT_HELP = f"Write {', '.join(RENDERED)} into this folder."
 
 
 @app.command("render")
 def render(
     condition_id: str = typer.Argument(..., help="e.g. blackmail_explicit-america_replacement"),
-    out_dir: Path | None = typer.Option(
-        None, "--out", help=f"Write {', '.join(RENDERED)} into this folder."
-    ),
+    out_dir: Path | None = typer.Option(None, "--out", help=_OUT_HELP),
     tool_mode: str = typer.Option("text", "--tool-mode", help="text or native"),
 ) -> None:
     """Print (or write) the exact prompts a model will see for one condition."""

@@ -38,6 +38,7 @@ from inspect_ai.log import EvalSample
 from inspect_ai.model import GenerateConfig, get_model
 from inspect_ai.util._display import init_display_type
 
+from corrigible import __version__
 from corrigible._files import atomic_write_text
 from corrigible._secrets import scrub_data, scrub_log_dir
 from corrigible.errors import ConfigError, CorrigibleError, RunDirError
@@ -51,7 +52,7 @@ from corrigible.evaluation.containment import (
 from corrigible.evaluation.task import ACTIONS_KEY, REPORT_KEY, SENT_KEY, build_task, sample_id
 from corrigible.models.names import resolve_model_name
 from corrigible.results.rundir import CONFIG_FILE, STORE_FILE, RunDirLock
-from corrigible.results.store import ResultsStore
+from corrigible.results.store import META_PLANNED, META_VERSION, ResultsStore
 
 log = logging.getLogger(__name__)
 
@@ -385,6 +386,9 @@ async def _run_locked(
     plan = plan_sweep(config)
     planned_ids = {p.id for p in plan}
     with ResultsStore(run_dir / STORE_FILE) as store:
+        # what readers below this layer (reports, `corrigible runs`) cannot work out themselves
+        store.set_meta(META_PLANNED, str(len(plan)))
+        store.set_meta(META_VERSION, __version__)
         statuses = store.statuses()
         pending = [p for p in plan if statuses.get(p.id) != "ok"]
         done = len(plan) - len(pending)

@@ -26,6 +26,7 @@ from inspect_ai.model import (
 )
 
 from corrigible.errors import ModelError
+from corrigible.models import activity
 from corrigible.models._weights import (
     _CACHE_DTYPE,
     _CACHE_MARKER,
@@ -397,6 +398,7 @@ class _TransformersEngine:
                 attention_mask=torch.ones_like(input_ids),
                 generation_config=generation,
                 tokenizer=self._tokenizer if params.stop_seqs else None,
+                streamer=_token_counter(),
             )
         new_ids = [int(i) for i in output[0, len(prompt) :].tolist()]
         ended = bool(new_ids) and new_ids[-1] in self._eos_ids
@@ -410,6 +412,26 @@ class _TransformersEngine:
             stop_reason="stop" if finished else "max_tokens",
             truncated_prompt=truncated,
         )
+
+
+def _token_counter() -> Any:
+    """A transformers streamer that counts generated tokens into :mod:`models.activity` as they
+    come (the first call to ``put`` carries the prompt, which is not generated)."""
+    from transformers.generation.streamers import BaseStreamer
+
+    class _Counter(BaseStreamer):  # type: ignore[misc]
+        prompt_seen = False
+
+        def put(self, value: Any) -> None:
+            if not self.prompt_seen:
+                self.prompt_seen = True
+                return
+            activity.add_tokens(int(value.numel()))
+
+        def end(self) -> None:
+            return None
+
+    return _Counter()
 
 
 class _LlamaCppEngine:
@@ -480,10 +502,12 @@ class _LlamaCppEngine:
         choice = result["choices"][0]
         usage = result.get("usage") or {}
         text = choice["message"].get("content") or ""
+        output_tokens = int(usage.get("completion_tokens") or len(self.encode(text)))
+        activity.add_tokens(output_tokens)  # llama.cpp here returns the reply whole
         return Completion(
             text=text,
             input_tokens=int(usage.get("prompt_tokens") or self.prompt_tokens(fitted)),
-            output_tokens=int(usage.get("completion_tokens") or len(self.encode(text))),
+            output_tokens=output_tokens,
             stop_reason="max_tokens" if choice.get("finish_reason") == "length" else "stop",
             truncated_prompt=truncated,
         )

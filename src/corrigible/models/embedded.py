@@ -45,6 +45,7 @@ from inspect_ai.model import (
 from inspect_ai.tool import ToolChoice, ToolFunction, ToolInfo
 
 from corrigible.errors import ModelError
+from corrigible.models import activity
 from corrigible.models._engines import (
     BACKENDS,
     CONTEXT_WINDOW,
@@ -58,6 +59,7 @@ from corrigible.models._engines import (
     load_engine,
     resolve_backend,
 )
+from corrigible.models._sample import active_sample_metadata
 from corrigible.models._weights import find_smollm2_gguf, smollm2_cache_dir
 from corrigible.models.tool_text import (
     assistant_message_from_text,
@@ -161,6 +163,9 @@ class SmolLM2API(ModelAPI):
                 messages, tool_protocol_prompt(offered, required_tool=required)
             )
         started = time.perf_counter()
+        sample = active_sample_metadata() or {}
+        if sample.get("condition"):
+            activity.now_generating(f"{sample['condition']} #{sample.get('sample', '?')}")
         completion = await anyio.to_thread.run_sync(engine.complete, messages, params)
         elapsed = time.perf_counter() - started
         if completion.truncated_prompt:

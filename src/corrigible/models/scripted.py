@@ -49,6 +49,7 @@ from inspect_ai.tool import ToolCall, ToolChoice, ToolInfo
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from corrigible.errors import ModelError
+from corrigible.models._sample import active_sample_metadata
 from corrigible.models.tool_text import assistant_message_from_text
 
 __all__ = [
@@ -233,24 +234,6 @@ def _read_file(path: Path) -> Any:
         return yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as error:
         raise ModelError(f"script {path}: not valid {path.suffix[1:].upper()}: {error}") from error
-
-
-def active_sample_metadata() -> dict[str, Any] | None:
-    """Metadata of the Inspect sample running in this context, or ``None`` outside a sample.
-
-    Inspect has no public accessor for the running sample from inside a model provider. Its
-    solver machinery keeps the sample's ``TaskState`` in a context variable, read by the private
-    ``inspect_ai.solver._task_state.sample_state()`` (present in inspect-ai 0.3.x); the context
-    variable follows the sample's task into ``Model.generate``. Kept in this one function so an
-    Inspect upgrade that moves it breaks one place, and degrades to "no sample" if it is gone.
-    """
-    try:
-        from inspect_ai.solver._task_state import sample_state
-    except ImportError:  # pragma: no cover - only if Inspect moves the private helper
-        logger.warning("inspect_ai.solver._task_state.sample_state is gone; match ignores samples")
-        return None
-    state = sample_state()
-    return dict(state.metadata) if state is not None else None
 
 
 class ScriptedModelAPI(ModelAPI):

@@ -20,6 +20,11 @@ from corrigible.errors import RunDirError
 SCHEMA_VERSION = 1
 Status = Literal["ok", "error"]
 
+META_PLANNED = "planned"
+"""Meta key: how many samples the sweep plans (written by each ``corrigible run``)."""
+META_VERSION = "corrigible_version"
+"""Meta key: the corrigible version of the last ``corrigible run`` into the store."""
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS samples (
@@ -151,6 +156,20 @@ class ResultsStore:
                 }
             record["attempts"] = attempts
             yield record
+
+    def time_span(self) -> tuple[str | None, str | None]:
+        """The earliest ``timings.started_at`` and latest ``timings.completed_at`` of the
+        records (ISO 8601 strings, which sort as times); a damaged record is skipped."""
+        row = self._db.execute(
+            "SELECT min(CASE WHEN json_valid(record) "
+            "THEN json_extract(record, '$.timings.started_at') END), "
+            "max(CASE WHEN json_valid(record) "
+            "THEN json_extract(record, '$.timings.completed_at') END) FROM samples"
+        ).fetchone()
+        return (
+            row[0] if isinstance(row[0], str) else None,
+            row[1] if isinstance(row[1], str) else None,
+        )
 
     def set_meta(self, key: str, value: str) -> None:
         self._db.execute(
