@@ -130,7 +130,7 @@ def test_model_errors_are_recorded_as_errors_not_behaviour(tmp_path):
     ("args", "fragment"),
     [
         (["run", "missing.yaml"], "missing.yaml: no such file"),
-        (["export", "not-a-run"], "not a run directory"),
+        (["export", "not-a-run"], "not-a-run: no such directory"),
         (["scenarios", "render", "blackmail_explicit-purple_none"], "unknown goal value 'purple'"),
     ],
 )

@@ -29,7 +29,7 @@ import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from corrigible import __version__
-from corrigible._files import atomic_write_text
+from corrigible._files import atomic_write_text, prepare_output
 from corrigible.analysis.highlight import (
     ReplyPart,
     Segment,
@@ -285,6 +285,8 @@ def build_report(
     html_path = Path(out_html) if out_html is not None else run_dir / "report.html"
     csv_path = html_path.parent / "summary.csv"
     json_path = html_path.parent / "summary.json"
+    for path in (html_path, csv_path, json_path):  # all three, before anything is written
+        prepare_output(path)
 
     info = read_run_info(run_dir)
     chosen = _choose_examples(rows, examples_per_label)

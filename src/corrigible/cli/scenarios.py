@@ -89,6 +89,7 @@ def render(
     """Print (or write) the exact prompts a model will see for one condition."""
     import json
 
+    from corrigible.errors import OutputError
     from corrigible.scenarios import render_scenario
 
     scenario = render_scenario(condition_id, tool_mode=tool_mode)  # type: ignore[arg-type]
@@ -98,7 +99,12 @@ def render(
         typer.echo("=== user prompt ===")
         typer.echo(scenario.user_prompt)
         return
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"--out {out_dir}: is a file; give a folder (it is made if missing)")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"--out {out_dir}: cannot make the folder ({exc.strerror})") from None
     contents = {
         "system_prompt.md": scenario.system_prompt,
         "user_prompt.md": scenario.user_prompt,

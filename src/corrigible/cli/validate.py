@@ -137,9 +137,8 @@ def validate_command(
     ),
 ) -> None:
     """Accuracy, precision, recall and kappa of the detectors (and a judge) on labelled replies."""
-    from inspect_ai.model import get_model
-
     from corrigible.analysis.stats import wilson_interval
+    from corrigible.models.make import make_model
     from corrigible.models.names import resolve_model_name
     from corrigible.scoring.validation import load_cases, validate_labelled
     from corrigible.scoring.validation import validate as run_validation
@@ -151,7 +150,7 @@ def validate_command(
     judge_model = None
     if judge.strip().lower() != "none":
         model_args: dict[str, Any] = dict(judge_args(judge_arg))
-        judge_model = get_model(resolve_model_name(judge), memoize=False, **model_args)
+        judge_model = make_model(resolve_model_name(judge), role="judge", **model_args)
     if labels is not None and inputs is not None:
         reports = validate_labelled(
             labels, inputs, judge=judge_model, max_concurrency=max_concurrency

@@ -20,7 +20,6 @@ import json
 import logging
 import math
 import os
-import re
 import subprocess
 import sys
 import time
@@ -41,7 +40,7 @@ from inspect_ai.util._display import init_display_type
 from corrigible import __version__
 from corrigible._files import atomic_write_text
 from corrigible._secrets import scrub_data, scrub_log_dir
-from corrigible.errors import ConfigError, CorrigibleError, RunDirError
+from corrigible.errors import RunDirError
 from corrigible.evaluation.config import SweepConfig
 from corrigible.evaluation.containment import (
     AuditTarget,
@@ -50,6 +49,7 @@ from corrigible.evaluation.containment import (
     prepare_audit,
 )
 from corrigible.evaluation.task import ACTIONS_KEY, REPORT_KEY, SENT_KEY, build_task, sample_id
+from corrigible.models.make import make_model
 from corrigible.models.names import resolve_model_name
 from corrigible.results.rundir import CONFIG_FILE, STORE_FILE, RunDirLock
 from corrigible.results.store import META_PLANNED, META_VERSION, ResultsStore
@@ -165,15 +165,6 @@ def _register_hook() -> None:
     _HOOK_REGISTERED = True
 
 
-_MARKUP = re.compile(r"\[/?(?:bold|blue|red|green|yellow|cyan|magenta|italic|dim|b|i|u)\]")
-
-
-def model_problem(exc: BaseException) -> str:
-    """A provider's error as one plain line (Inspect's prerequisite errors carry Rich markup)."""
-    text = _MARKUP.sub("", str(exc)).removeprefix("ERROR:").strip()
-    return " ".join(text.split()) or type(exc).__name__
-
-
 def check_models(config: SweepConfig) -> None:
     """Make every model of the sweep once, so that a missing API key, an unknown provider or a
     script that does not exist is one line now, not a traceback from inside the run."""
@@ -181,12 +172,7 @@ def check_models(config: SweepConfig) -> None:
     if config.grader:
         made.append(("grader", resolve_model_name(config.grader), {}))
     for role, name, args in made:
-        try:
-            get_model(name, memoize=False, **args)
-        except CorrigibleError as exc:
-            raise type(exc)(f"{role} {name}: {exc}") from None
-        except Exception as exc:  # any provider's own error: one line naming the model
-            raise ConfigError(f"{role} {name}: {model_problem(exc)}") from None
+        make_model(name, role=role, **args)
 
 
 @contextlib.contextmanager
@@ -245,7 +231,14 @@ def sample_record(sample: EvalSample) -> dict[str, Any]:
 
 def prepare_run_dir(config: SweepConfig, run_dir: Path) -> None:
     """Create the run directory, or check that an existing one holds this same sweep."""
-    run_dir.mkdir(parents=True, exist_ok=True)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunDirError(f"{run_dir}: is a file, not a run directory; pick another --out")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunDirError(
+            f"{run_dir}: cannot make the run directory ({exc.strerror}); pick another --out"
+        ) from None
     path = run_dir / CONFIG_FILE
     fingerprint = plan_fingerprint(config)
     if path.exists():

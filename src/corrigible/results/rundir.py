@@ -56,12 +56,8 @@ def check_run_dir(run_dir: Path) -> None:
 
 def open_store(run_dir: str | Path) -> ResultsStore:
     """The results store of an existing run directory (never creates one)."""
-    path = Path(run_dir) / STORE_FILE
-    if not path.is_file():
-        raise RunDirError(
-            f"{run_dir}: not a run directory (no {STORE_FILE}); run `corrigible run` first"
-        )
-    return ResultsStore(path, read_only=True)
+    check_run_dir(Path(run_dir))
+    return ResultsStore(Path(run_dir) / STORE_FILE, read_only=True)
 
 
 def lock_holder(run_dir: Path) -> str | None:

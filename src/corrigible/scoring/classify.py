@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from inspect_ai.model import get_model
 
 from corrigible.environment.observation import Observation, observe_record
 from corrigible.errors import CorrigibleError, InteropError, RunDirError
 from corrigible.interop import amf
+from corrigible.models.make import make_model
 from corrigible.results import STORE_FILE, is_run_dir, iter_transcripts, write_jsonl
 from corrigible.scoring.detectors import detect
 from corrigible.scoring.judge import RULES, CombinationRule, score_many
@@ -51,14 +51,19 @@ class _Item:
 
 def _from_transcripts(path: Path) -> Iterator[_Item]:
     try:
-        fh = path.open(encoding="utf-8")
+        fh = path.open("rb")  # decoded per line: one line that is not UTF-8 is one bad sample
     except OSError as exc:
         raise CorrigibleError(f"{path}: cannot read ({exc.strerror})") from None
     with fh:
-        for lineno, line in enumerate(fh, start=1):
+        for lineno, raw in enumerate(fh, start=1):
+            where = f"{path}:{lineno}"
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                yield _Item(where, None, None, None, problem=f"{where}: not UTF-8 text")
+                continue
             if not line.strip():
                 continue
-            where = f"{path}:{lineno}"
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
@@ -147,7 +152,7 @@ def classify(
     else:
         gathered = list(items)
         preset = [score_item(i) if i.problem is not None else None for i in gathered]
-        model = get_model(judge, memoize=False, **(judge_args or {}))
+        model = make_model(judge, role="judge", **(judge_args or {}))
         verdicts = anyio.run(
             lambda: score_many(
                 [i.observation for i in gathered],
