@@ -52,7 +52,7 @@ def test_a_model_that_cannot_be_made_is_one_line_and_writes_nothing(
     result = run(sweep, tmp_path / "run", _env())
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"error: model {model}: ")
+    assert len(lines) == 1 and lines[0].startswith(f"error: {sweep}: model {model}: ")
     assert expected in lines[0] and "[bold]" not in lines[0]
     assert not (tmp_path / "run").exists()
 

@@ -37,7 +37,14 @@ import logging
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+)
 
 from corrigible._files import read_yaml
 from corrigible.errors import ConfigError, CorrigibleError, describe_validation_error
@@ -114,6 +121,12 @@ class SweepConfig(_Strict):
     log_samples: bool = True
     """Keep full samples in the Inspect logs (for ``inspect view``). ``results.sqlite`` holds every
     transcript either way; turning this off saves ~5 ms of CPU per sample on very large sweeps."""
+    _source: str | None = PrivateAttr(default=None)
+    """The file this sweep was read from, for error messages (not part of the sweep)."""
+
+    @property
+    def source(self) -> str | None:
+        return self._source
 
     @field_validator("models", mode="before")
     @classmethod
@@ -330,6 +343,7 @@ def load_config(path: str | Path) -> SweepConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     config = from_amf(data, str(path)) if is_amf_config(data) else _validate(data, str(path))
+    config._source = str(path)
     try:
         config.resolved_conditions()
         _check_containment(config)

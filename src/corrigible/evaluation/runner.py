@@ -40,7 +40,7 @@ from inspect_ai.util._display import init_display_type
 from corrigible import __version__
 from corrigible._files import atomic_write_text
 from corrigible._secrets import scrub_data, scrub_log_dir
-from corrigible.errors import RunDirError
+from corrigible.errors import CorrigibleError, RunDirError
 from corrigible.evaluation.config import SweepConfig
 from corrigible.evaluation.containment import (
     AuditTarget,
@@ -172,7 +172,12 @@ def check_models(config: SweepConfig) -> None:
     if config.grader:
         made.append(("grader", resolve_model_name(config.grader), {}))
     for role, name, args in made:
-        make_model(name, role=role, **args)
+        try:
+            make_model(name, role=role, **args)
+        except CorrigibleError as exc:
+            if config.source is None:
+                raise
+            raise type(exc)(f"{config.source}: {exc}") from None
 
 
 @contextlib.contextmanager
