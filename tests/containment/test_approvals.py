@@ -428,6 +428,9 @@ def test_cli_list_and_show(queue: ApprovalQueue, db: Path) -> None:
 
     history = run_cli("list", "--db", db, "--all").output
     assert request.id in history and other.id in history and "denied by bob" in history
+    listed = json.loads(run_cli("list", "--db", db, "--all", "--json").output)
+    assert {r["id"]: r["status"] for r in listed} == {request.id: "pending", other.id: "denied"}
+    assert "\x1b" not in run_cli("list", "--db", db, "--json").output  # escaped in JSON too
 
     shown = run_cli("show", request.id, "--db", db)
     assert shown.exit_code == 0 and "\x1b" not in shown.output and "\\u0430" in shown.output

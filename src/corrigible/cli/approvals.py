@@ -92,10 +92,16 @@ def list_command(
     all_: bool = typer.Option(
         False, "--all", help="Show every request (decided and expired too), newest first."
     ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the requests as a JSON list (full arguments) instead."
+    ),
 ) -> None:
     """Requests waiting for a decision: id, age, time left, agent, tool, rule, reason, arguments."""
     with _open(db) as queue:
         requests = queue.requests() if all_ else queue.pending()
+    if as_json:
+        typer.echo(json.dumps([r.model_dump() for r in requests], indent=2, ensure_ascii=True))
+        return
     if not requests:
         typer.echo(f"no {'' if all_ else 'pending '}approval requests in {db}")
         return

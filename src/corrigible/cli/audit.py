@@ -50,11 +50,19 @@ def verify_command(
         "--public-key",
         help="The trusted public key (PEM or base64): every checkpoint must be signed by it.",
     ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the verification report as JSON (same exit code)."
+    ),
 ) -> None:
     """Check every record, link and checkpoint; exit 0 intact, 1 tampered, 2 unusable input."""
     from corrigible.containment.audit import verify_audit_log
 
     report = verify_audit_log(log, checkpoint=checkpoint, public_key=public_key)
+    if as_json:
+        typer.echo(report.model_dump_json(indent=2))
+        if not report.ok:
+            raise typer.Exit(1)
+        return
     for finding in report.findings:
         typer.echo(f"TAMPERED {finding.line()}")
     if report.findings_omitted:

@@ -56,6 +56,7 @@ def plan(
     confidence: float | None = typer.Option(
         None, "--confidence", help="Release gate: confidence of the Wilson interval (default 0.95)."
     ),
+    as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON instead."),
 ) -> None:
     """Plan a sweep's size: to compare two rates, or to pass a release gate on one."""
     if bound is not None:
@@ -68,6 +69,12 @@ def plan(
         lines = _comparison_lines(result)
     else:
         raise ConfigError("give --p0 and --p1 to compare two rates, or --bound for a release gate")
+    if as_json:
+        import dataclasses
+        import json
+
+        typer.echo(json.dumps(dataclasses.asdict(result), indent=2))
+        return
     for line in lines:
         typer.echo(line)
 

@@ -131,6 +131,11 @@ def run(
         metavar="KEY",
         help="Key signing the audit log (default RUN_DIR/audit.key).",
     ),
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print the outcome as JSON on stdout (counts, run directory, errors); same exit code.",
+    ),
 ) -> None:
     """Run a sweep (families × conditions × models × samples); run it again to resume."""
     from corrigible.evaluation import load_config, with_containment
@@ -138,7 +143,14 @@ def run(
     config = with_containment(load_config(config_path), guard, audit, audit_key)
     run_dir = out_dir or Path("runs") / config.name
     result = _sweep_with_progress(config, run_dir)
-    _report(result)
-    out.print(f"logs: inspect view --log-dir {run_dir / 'logs'}")
+    if as_json:
+        import dataclasses
+        import json
+
+        body = dataclasses.asdict(result) | {"run_dir": str(result.run_dir)}
+        out.print(json.dumps(body, indent=2), markup=False, highlight=False, soft_wrap=True)
+    else:
+        _report(result)
+        out.print(f"logs: inspect view --log-dir {run_dir / 'logs'}")
     if not result.complete:
         raise typer.Exit(1)
