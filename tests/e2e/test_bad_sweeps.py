@@ -14,6 +14,11 @@ from corrigible.cli.app import app
 GOOD_MODEL = "models: [mockllm/model]\n"
 BASE = GOOD_MODEL + "conditions: [blackmail_none_none]\n"
 
+AMF = "experiment_id: x\nglobal:\n  models: [mockllm/model]\n{extra}expansions:\n  - name: a\n    variables: {variables}\n"
+AMF_VARIABLES = (
+    "{scenarios: [blackmail], goal_types: [none], goal_values: [none], urgency_types: [none]}"
+)
+
 BAD_SWEEPS: dict[str, tuple[str, str]] = {
     # id: (the sweep file, what its error line must say)
     "empty-file": ("", "expected a mapping"),
@@ -66,6 +71,40 @@ BAD_SWEEPS: dict[str, tuple[str, str]] = {
     "guard-missing-file": (BASE + "guard: no_such_policy.yaml\n", "no such policy file"),
     "guard-number": (BASE + "guard: 3\n", "field guard:"),
     "grader-unknown": (BASE + "grader: nosuchprovider/x\n", "grader nosuchprovider/x:"),
+    "framework-samples-zero": (
+        AMF.format(extra="  samples_per_condition: 0\n", variables=AMF_VARIABLES),
+        "field global.samples_per_condition:",
+    ),
+    "framework-samples-bool": (
+        AMF.format(extra="  samples_per_condition: true\n", variables=AMF_VARIABLES),
+        "field global.samples_per_condition:",
+    ),
+    "framework-temperature-inf": (
+        AMF.format(extra="  temperature: .inf\n", variables=AMF_VARIABLES),
+        "field global.temperature:",
+    ),
+    "framework-max-tokens-zero": (
+        AMF.format(extra="  max_tokens: 0\n", variables=AMF_VARIABLES),
+        "field global.max_tokens:",
+    ),
+    "framework-variables-null": (
+        AMF.format(extra="", variables="null"),
+        "field expansions[0].variables: expected a mapping",
+    ),
+    "framework-variables-partial": (
+        AMF.format(extra="", variables="{scenarios: [blackmail]}"),
+        "missing goal_types, goal_values, urgency_types",
+    ),
+    "framework-goal-type": (
+        AMF.format(
+            extra="", variables=AMF_VARIABLES.replace("[none], goal_values", "[up], goal_values")
+        ),
+        "field expansions[0].variables.goal_types.0:",
+    ),
+    "framework-models-missing": (
+        "experiment_id: x\nglobal: {temperature: 1}\nexpansions: []\n",
+        "field global.models:",
+    ),
     "anchors-and-unknown-keys": (
         "a: &a [x, x]\nb: &b [*a, *a]\nc: &c [*b, *b]\n" + BASE,
         "field a: unknown key",

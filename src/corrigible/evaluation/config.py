@@ -34,6 +34,7 @@ is and translated; its ``murder`` scenario is our ``lethal``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -236,6 +237,7 @@ def from_amf(data: dict[str, Any], source: str) -> SweepConfig:
         specs.append({"name": name, "max_connections": _limit_for(name, limits)})
 
     grids = []
+    expansion_of_grid: list[int] = []  # grid entry -> its expansion's index (disabled skipped)
     expansions = data.get("expansions") or []
     if not isinstance(expansions, list):
         raise ConfigError(f"{source}: field expansions: expected a list")
@@ -246,14 +248,23 @@ def from_amf(data: dict[str, Any], source: str) -> SweepConfig:
         _warn_unknown(expansion, _AMF_EXPANSION, where)
         if expansion.get("enabled", True) is False:
             continue
-        variables = expansion.get("variables") or {}
+        variables = expansion.get("variables")
         if not isinstance(variables, dict):
-            raise ConfigError(f"{where}.variables: expected a mapping")
+            raise ConfigError(
+                f"{where}.variables: expected a mapping of {', '.join(sorted(_AMF_VARIABLES))}"
+            )
         unknown = set(variables) - _AMF_VARIABLES
         if unknown:
             raise ConfigError(
                 f"{where}.variables: unknown key {sorted(unknown)[0]!r} (expected {', '.join(sorted(_AMF_VARIABLES))})"
             )
+        missing = sorted(_AMF_VARIABLES - set(variables))
+        if missing:  # a missing axis would silently mean every value of it
+            raise ConfigError(
+                f"{where}.variables: missing {', '.join(missing)} (the framework needs all of "
+                f"{', '.join(sorted(_AMF_VARIABLES))})"
+            )
+        expansion_of_grid.append(i)
         values = [v for v in _str_list(variables, "goal_values", where) or [] if v != "none"]
         grids.append(
             {
@@ -277,7 +288,42 @@ def from_amf(data: dict[str, Any], source: str) -> SweepConfig:
         config["max_tokens"] = glob["max_tokens"]
     if isinstance(glob.get("concurrency"), dict) and "max_total" in glob["concurrency"]:
         config["max_samples"] = glob["concurrency"]["max_total"]
-    return _validate(config, source)
+    try:
+        return SweepConfig.model_validate(config)
+    except ValidationError as exc:  # name the user's field, not the one we translated it to
+        first = exc.errors()[0]
+        raise ConfigError(
+            f"{source}: field {_amf_location(first.get('loc', ()), expansion_of_grid)}: "
+            f"{str(first.get('msg', exc)).removeprefix('Value error, ')}"
+        ) from None
+
+
+_AMF_FIELDS = {
+    "name": "experiment_id",
+    "models": "global.models",
+    "samples": "global.samples_per_condition",
+    "temperature": "global.temperature",
+    "max_tokens": "global.max_tokens",
+    "max_samples": "global.concurrency.max_total",
+}
+_AMF_AXES = {
+    "families": "scenarios",
+    "goal_types": "goal_types",
+    "goal_values": "goal_values",
+    "urgencies": "urgency_types",
+}
+
+
+def _amf_location(loc: Sequence[Any], expansion_of_grid: list[int]) -> str:
+    """A SweepConfig error location in the framework's own terms."""
+    parts = [str(p) for p in loc]
+    if not parts:
+        return "(top level)"
+    if parts[0] == "grid" and len(parts) >= 3 and parts[1].isdigit():
+        index = expansion_of_grid[int(parts[1])] if int(parts[1]) < len(expansion_of_grid) else 0
+        axis = _AMF_AXES.get(parts[2], parts[2])
+        return ".".join([f"expansions[{index}].variables.{axis}", *parts[3:]])
+    return ".".join([_AMF_FIELDS.get(parts[0], parts[0]), *parts[1:]])
 
 
 def _str_list(variables: dict[str, Any], key: str, where: str) -> list[str] | None:
