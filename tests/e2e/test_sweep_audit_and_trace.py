@@ -286,6 +286,6 @@ def test_a_model_error_inside_the_sweep_is_one_line(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1] == (
-        "error: model corrigible/scripted: script nowhere.json: cannot be read "
-        "(No such file or directory)"
+        f"error: {config}: model corrigible/scripted: script nowhere.json: "
+        "cannot be read (No such file or directory)"
     )
