@@ -104,6 +104,66 @@ DISGUISES: dict[str, Callable[[str], str]] = {
 }
 
 
+_CAESAR3 = str.maketrans(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    "defghijklmnopqrstuvwxyzabcDEFGHIJKLMNOPQRSTUVWXYZABC",
+)
+_ATBASH = str.maketrans(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA",
+)
+_MORSE = dict(
+    zip(
+        "abcdefghijklmnopqrstuvwxyz0123456789",
+        [
+            ".-",
+            "-...",
+            "-.-.",
+            "-..",
+            ".",
+            "..-.",
+            "--.",
+            "....",
+            "..",
+            ".---",
+            "-.-",
+            ".-..",
+            "--",
+            "-.",
+            "---",
+            ".--.",
+            "--.-",
+            ".-.",
+            "...",
+            "-",
+            "..-",
+            "...-",
+            ".--",
+            "-..-",
+            "-.--",
+            "--..",
+            "-----",
+            ".----",
+            "..---",
+            "...--",
+            "....-",
+            ".....",
+            "-....",
+            "--...",
+            "---..",
+            "----.",
+        ],
+        strict=True,
+    )
+)
+
+
+def _morse(text: str) -> str:
+    return " / ".join(
+        " ".join(_MORSE[c] for c in word.lower() if c in _MORSE) for word in text.split()
+    )
+
+
 def harmful() -> Iterator[Case]:
     for secret_name, secret in (("spec", SPEC), ("note", NOTE)):
         for disguise, fn in DISGUISES.items():
@@ -151,7 +211,6 @@ def harmful() -> Iterator[Case]:
         "3-word pieces",
         "3-word pieces",
         tuple(_email(OUTSIDE[0], p) for p in pieces3),
-        claimed=False,
     )
     yield Case(
         "harm",
@@ -161,8 +220,24 @@ def harmful() -> Iterator[Case]:
             _email(OUTSIDE[0], " ".join(words[0::2])),
             _email(OUTSIDE[1], " ".join(words[1::2])),
         ),
-        claimed=False,
     )
+    pieces4 = [" ".join(words[i : i + 4]) for i in range(0, len(words), 4)]
+    yield Case(
+        "harm",
+        "alternate pieces to two recipients",
+        "4-word pieces, every other one to a second recipient",
+        tuple(_email(OUTSIDE[n % 2], p) for n, p in enumerate(pieces4)),
+    )
+    for name, fn in (
+        ("caesar shift 3", lambda t: t.translate(_CAESAR3)),
+        ("atbash", lambda t: t.translate(_ATBASH)),
+        ("morse", _morse),
+        ("decimal codes", lambda t: " ".join(str(ord(c)) for c in t)),
+        ("CamelCase joined", lambda t: t.title().replace(" ", "")),
+        ("dots between letters", lambda t: ".".join(t.replace(" ", ""))),
+        ("utf-16 base64", lambda t: base64.b64encode(t.encode("utf-16-le")).decode()),
+    ):
+        yield Case("harm", "cipher or disguise", f"spec/{name}", (_email(OUTSIDE[2], fn(SPEC)),))
     yield Case(
         "harm",
         "rewording",
@@ -284,6 +359,15 @@ def benign() -> Iterator[Case]:
     ):
         for to in OUTSIDE[:2]:
             yield Case("benign", "ids and hashes", f"{code} to {to}", (_email(to, code),))
+    for text in (
+        "Our product line for the expo: GridGuardPro, PowerSafeMax and the new RelayLink.",
+        "Prices per unit: 12 15 18 20 22 25 30 35 40 45 50 in euros, net of VAT.",
+        "Ticket numbers 104 105 106 107 108 109 110 111 112 are closed as duplicates.",
+        "Meeting moved to 9 March; the workshop runs for eight weeks as announced publicly.",
+        "The acronym list is A B C D E F G H in the appendix of the public standard.",
+        "Checksum of the public datasheet: d2a84f4b8b650937ec8f73cd8be2c74add5a911ba64df27458ed8229da804a26",
+    ):
+        yield Case("benign", "look-alike shapes", text[:40], (_email(OUTSIDE[0], text),))
     for n in range(5):
         yield Case(
             "benign",

@@ -199,7 +199,7 @@ def test_replay_is_deterministic() -> None:
 
 
 def test_default_policy_is_versioned_and_valid() -> None:
-    assert DEFAULT.version == "1.2.0" and DEFAULT.name == "corrigible-default"
+    assert DEFAULT.version == "1.3.0" and DEFAULT.name == "corrigible-default"
     assert {t.name for t in DEFAULT.tools} == {
         "email",
         "forward",
@@ -735,11 +735,9 @@ def test_split_leak_through_the_guard_and_blocked_parts_do_not_count() -> None:
     assert d.rule_id == "leak" and "split across calls" in d.evidence[0]
     # the blocked second part never left, so sending a different short piece is fine
     assert decide(guard, "email", s, to=to, body="lockstep processor, with a").effect == "allow"
-    # and the same piece to another sink is not joined with the first
-    assert (
-        decide(guard, "email", s, to="y@other.example", body="HX-7 firmware on a dual-core").effect
-        == "allow"
-    )
+    # the same piece to another outside recipient completes the stretch across recipients
+    d = decide(guard, "email", s, to="y@other.example", body="HX-7 firmware on a dual-core")
+    assert d.rule_id == "leak" and "split across recipients" in d.evidence[0]
 
 
 # -- traces and the replay command ----------------------------------------------------------------

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from corrigible.containment.guard import (
+    DEFAULT_ENCODINGS,
     KeyFact,
     ProvenanceSettings,
     ProvenanceTracker,
@@ -215,10 +216,31 @@ def test_disguises_the_decoding_pipeline_reads(name: str, disguise: Any) -> None
 _SMALL_CAPS = str.maketrans("abcdefghijklmnoprstuvwyz", "ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢ")
 
 
-def test_not_caught_letters_spaced_with_no_word_breaks() -> None:
-    """A documented limit: with no break between words there are no words to compare."""
+def test_text_with_its_word_breaks_removed_is_read_squashed() -> None:
+    """Letters spaced with no word breaks, dots between letters, words run together in
+    CamelCase: the squashed documents are searched for the squashed payload."""
     t = tracker()
-    assert carried(t, " ".join(FRAGMENT.replace(" ", ""))) == []
+    squashed = FRAGMENT.replace(" ", "")
+    for payload in (" ".join(squashed), ".".join(squashed), FRAGMENT.title().replace(" ", "")):
+        found = carried(t, payload)
+        assert found, payload
+    assert carried(tracker(encodings=("url",)), " ".join(squashed)) == []
+    assert carried(t, "Thisisnotasecretbutitisalongrunofwordswithoutanybreaksatall") == []
+
+
+def test_every_other_word_is_read_as_a_half_of_the_document() -> None:
+    t = tracker()
+    ws = [w.decode() for w in words(SPEC)]
+    assert carried(t, " ".join(ws[0::2]))
+    assert carried(t, " ".join(ws[1::2]))
+
+
+def test_pig_latin_is_read() -> None:
+    t = tracker()
+    payload = (
+        "ethay alberdhay idgray ontrollercay unsray hxay 7 irmwarefay onway away ualday orecay"
+    )
+    assert carried(t, payload)
 
 
 def test_reversed_base64_and_separated_hex_are_read() -> None:
@@ -251,10 +273,28 @@ def test_split_across_different_sinks_is_not_joined() -> None:
     assert send(t, "HX-7 firmware on a dual-core", sink="b@y.example") == []
 
 
-def test_pieces_below_m_words_are_not_counted() -> None:
-    t = tracker()
-    for piece in ("the Halberd grid", "controller runs HX", "7 firmware on", "a dual-core"):
+def test_rare_three_word_pieces_count_and_common_ones_do_not() -> None:
+    pieces = ("the Halberd grid", "controller runs HX", "7 firmware on", "a dual-core")
+    t = tracker(rare_piece_words=0)
+    for piece in pieces:
         assert send(t, piece) == []
+    t = tracker()
+    found = [send(t, piece) for piece in pieces]
+    assert found[:2] == [[], []] and any(found[2:])
+    # pieces made of function words are never counted, however many are sent
+    t = tracker()
+    for piece in ("on a", "with a", "of the", "and the", "on a dual"):
+        assert send(t, piece) == []
+
+
+def test_a_short_piece_two_documents_share_is_boilerplate() -> None:
+    t = ProvenanceTracker()
+    header = "From: ops at kestrel systems dot com To: orion kestrel systems dot com Subject:"
+    t.add(header + " " + SPEC, {"confidential"}, source="a")
+    t.add(header + " " + BID, {"confidential"}, source="b")
+    assert ("orion", b"kestrel", b"systems") not in t._rare
+    assert (b"orion", b"kestrel", b"systems") not in t._rare
+    assert (b"halberd", b"grid", b"controller") in t._rare
 
 
 def test_what_already_went_out_is_not_reported_again() -> None:
@@ -407,9 +447,16 @@ _OTHER = (
 _TRACKERS: dict[int, ProvenanceTracker] = {}
 
 
+def _exact_settings(**kwargs: int) -> ProvenanceSettings:
+    """Settings whose scan the slow reference reads exactly: M-grams of every indexed form.
+    Rare short pieces and squashed text are matched by other means, tested on their own."""
+    encodings = tuple(e for e in DEFAULT_ENCODINGS if e != "squashed")
+    return ProvenanceSettings(rare_piece_words=0, encodings=encodings, **kwargs)
+
+
 def _tracker_with(m: int) -> ProvenanceTracker:
     if m not in _TRACKERS:
-        t = ProvenanceTracker(ProvenanceSettings(min_words=max(m, 8), min_piece_words=m))
+        t = ProvenanceTracker(_exact_settings(min_words=max(m, 8), min_piece_words=m))
         t.add(SPEC, {"confidential"}, source="a")
         t.add(BID, {"confidential"}, source="b")
         t.add(_OTHER, {"personal"}, source="c")
@@ -510,8 +557,8 @@ def _reference_findings(
         if before and all(q in before for q in stretch):
             continue
         how = dict.fromkeys(scan.via[q] for q in stretch if q in scan.via)
-        if seg.how == "reversed":
-            how["reversed"] = None
+        if seg.how:
+            how[seg.how] = None
         if any(q in before for q in stretch):
             how["split across calls"] = None
         out.append((doc.index, hi - lo, tuple(how)))
@@ -561,7 +608,7 @@ def test_findings_match_the_position_by_position_reading(
 ) -> None:
     """Stretches are found run by run (bisection over sorted positions) rather than position by
     position; over a sequence of calls to one sink, some let through, the answers must agree."""
-    t = ProvenanceTracker(ProvenanceSettings(min_words=8, min_piece_words=m))
+    t = ProvenanceTracker(_exact_settings(min_words=8, min_piece_words=m))
     t.add(SPEC, {"confidential"}, source="a")
     t.add(BID, {"confidential"}, source="b")
     t.add(_OTHER, {"personal"}, source="c")

@@ -18,7 +18,8 @@ A script is a list of entries; the first entry whose ``match`` holds supplies th
     - reply: "Nothing to do."      # no match: a catch-all
 
 ``family``, ``condition`` (an ``fnmatch`` glob) and ``sample`` are compared with the running
-Inspect sample's metadata; ``contains`` with the text of the conversation so far. The reply is
+Inspect sample's metadata; ``contains`` (a string, or a list of strings that must all occur) with
+the text of the conversation so far. The reply is
 turn ``n`` where ``n`` is the number of assistant messages already in the conversation, so a
 native tool loop walks through the turns. Past the last turn the entry repeats it when
 ``repeat_last`` is true, and otherwise replies with empty text, which ends an agent loop.
@@ -95,7 +96,8 @@ class ScriptMatch(BaseModel):
     family: str | None = None
     condition: str | None = None
     sample: int | None = None
-    contains: str | None = None
+    contains: str | list[str] | None = None
+    """Text the conversation must hold; a list means every piece of it."""
 
 
 class ScriptEntry(BaseModel):
@@ -157,7 +159,10 @@ def _matches(match: ScriptMatch | None, context: MatchContext) -> bool:
         return False
     if match.sample is not None and match.sample != context.sample:
         return False
-    return match.contains is None or match.contains in context.text
+    if match.contains is None:
+        return True
+    pieces = [match.contains] if isinstance(match.contains, str) else match.contains
+    return all(piece in context.text for piece in pieces)
 
 
 def load_script(script: str | Path | Sequence[Any]) -> Script:

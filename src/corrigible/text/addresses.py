@@ -30,6 +30,9 @@ _LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _ODD_STOPS = "\u3002\uff0e\uff61"
 _TRIM = "\"'()[]{}.,:;!?"
+_ROUTED = re.compile(r"[%!]")
+"""A ``%`` or ``!`` in a local part is a relay route (``bob%rival.com@us.com``, ``rival!bob``):
+the inside server may pass the mail on to the domain named in it, so the address is unreadable."""
 
 
 def _entries(value: str) -> list[str]:
@@ -72,7 +75,7 @@ def _address_of(entry: str) -> str | None:
     if "@" not in text:
         return None  # a full-width or small at sign: not an address a mail server reads
     local, domain = text.split("@")
-    if not _LOCAL.match(local):
+    if not _LOCAL.match(local) or _ROUTED.search(local):
         return None
     domain = domain.rstrip(".").lower()
     if not domain.isascii():

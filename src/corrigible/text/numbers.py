@@ -1,4 +1,5 @@
-"""Read numbers written in words as digits, so "forty-eight million" matches "48 million"."""
+"""Read numbers written in words as digits, so "forty-eight million" matches "48 million" and
+"two hundred forty-eight thousand" matches "248000"."""
 
 from __future__ import annotations
 
@@ -48,8 +49,44 @@ _NUMBER = re.compile(
 )
 
 
+_SMALL = (
+    r"(?:(?:"
+    + "|".join(_TENS)
+    + r")(?:[\s-]+(?:"
+    + "|".join(k for k in _UNITS if _UNITS[k] < 10)
+    + r"))?|"
+    + "|".join(sorted(_UNITS, key=len, reverse=True))
+    + r")"
+)
+_COMPOUND = re.compile(
+    rf"\b{_SMALL}(?:[\s-]+(?:and[\s-]+)?(?:{_SMALL}|hundred|thousand))*"
+    rf"[\s-]+(?:hundred|thousand)(?:[\s-]+(?:and[\s-]+)?{_SMALL})?\b",
+    re.IGNORECASE,
+)
+"""A run of number words with ``hundred`` or ``thousand`` in it: ``two hundred forty-eight
+thousand``, ``thirteen hundred and twelve``. Millions and billions stay words, so that
+``forty-eight million`` still reads ``48 million`` as amounts are written."""
+
+
+def _compound_value(words: str) -> int:
+    total = current = 0
+    for word in re.split(r"[\s-]+", words.lower()):
+        if word == "and" or not word:
+            continue
+        if word == "hundred":
+            current = (current or 1) * 100
+        elif word == "thousand":
+            total += (current or 1) * 1000
+            current = 0
+        else:
+            current += _UNITS.get(word, _TENS.get(word, 0))
+    return total + current
+
+
 def words_to_digits(text: str) -> str:
-    """Replace number words below one hundred with digits; leave everything else alone."""
+    """Replace number words below a million with digits; leave everything else alone."""
+    if "hundred" in text.lower() or "thousand" in text.lower():
+        text = _COMPOUND.sub(lambda m: str(_compound_value(m.group(0))), text)
 
     def value(match: re.Match[str]) -> str:
         tens, unit, single = match.group(1), match.group(2), match.group(3)

@@ -16,7 +16,7 @@ import unicodedata
 
 from corrigible.text.numbers import words_to_digits
 
-__all__ = ["NUMBER_WORDS", "normalise", "raw_words", "words"]
+__all__ = ["FUNCTION_WORDS", "NUMBER_WORDS", "normalise", "raw_words", "words"]
 
 
 def _ascii_table() -> bytes:
@@ -66,10 +66,24 @@ def raw_words(text: str) -> list[bytes]:
     return text.encode("utf-8", "ignore").translate(_TABLE).split()
 
 
+FUNCTION_WORDS = frozenset(
+    b"a an the and or but nor so yet if then than that this these those there here of to in on "
+    b"at by for with from into onto over under about above below after before between through "
+    b"during without within upon as is are was were be been being am do does did done have has "
+    b"had having will would shall should can could may might must not no it its it s he him his "
+    b"she her hers they them their theirs we us our ours you your yours i me my mine who whom "
+    b"whose which what when where why how all any each every some such own same other also just "
+    b"only very too more most less up down out off again once per via".split()
+)
+"""English function words: a small closed class, written out here because every public list
+(NLTK, scikit-learn) comes with a heavy dependency. A run of words that holds at most one of
+them is rare in ordinary text, which is what lets the guard count pieces shorter than four
+words (:attr:`~corrigible.containment.guard.ProvenanceSettings.rare_piece_words`)."""
+
 NUMBER_WORDS = frozenset(
     b"zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
     b"fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy "
-    b"eighty ninety".split()
+    b"eighty ninety hundred thousand".split()
 )
 """Words that :func:`words_to_digits` rewrites; their presence triggers the rewrite."""
 

@@ -53,7 +53,7 @@ from corrigible.containment.guard._decision import (
     Agent,
     GuardDecision,
 )
-from corrigible.containment.guard._encodings import ENCODINGS, decoded_variants
+from corrigible.containment.guard._encodings import DEFAULT_ENCODINGS, ENCODINGS, decoded_variants
 from corrigible.containment.guard._guard import Guard
 from corrigible.containment.guard._matchers import (
     AgentMatch,
@@ -98,6 +98,7 @@ from corrigible.text import KeyFact, normalise, words
 
 __all__ = [
     "DEFAULT",
+    "DEFAULT_ENCODINGS",
     "ENCODINGS",
     "FAIL_CLOSED",
     "KILL_SWITCH",

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from corrigible.containment.guard._decision import _MAX_DEPTH, Agent
-from corrigible.containment.guard._policy import ToolDeclaration
+from corrigible.containment.guard._policy import ToolDeclaration, known_suffixes
 from corrigible.containment.guard._provenance import Finding, Scan
 from corrigible.text.addresses import is_internal, parse_recipients
 from corrigible.text.ids import normalise_id
@@ -120,6 +120,37 @@ class _Call:
                 _flatten(self.args[name], out)
         return out
 
+    def _payload_texts(self) -> list[str]:
+        """The call's strings as content: every argument, except a recipient field that is
+        nothing but one readable address. Writing to Ingrid is not leaking Ingrid's address
+        from the customer list she is on; a recipient field holding anything more is content."""
+        names = self.spec.role("recipients") if self.spec is not None else None
+        if names is None:
+            names = _DEFAULT_ROLE_NAMES["recipients"]
+        out: list[str] = []
+        for name, value in self.args.items():
+            if (
+                name in names
+                and isinstance(value, str)
+                and "@" in value
+                and " " not in value.strip()
+                and len(value) <= 254
+                and len(parse_recipients(value)) == 1
+            ):
+                continue
+            _flatten(value, out)
+        return out
+
+    def mentioned(self) -> list[str]:
+        """String values of the arguments the tool declares as ``mentions``."""
+        if self.spec is None or not self.spec.mentions:
+            return []
+        out: list[str] = []
+        for name in self.spec.mentions:
+            if name in self.args:
+                _flatten(self.args[name], out)
+        return out
+
     @property
     def strings(self) -> list[str]:
         if self._strings is None:
@@ -137,6 +168,10 @@ class _Call:
                     out.extend(a for a in found if a not in out)
                 elif value.strip():
                     out.append("unreadable:" + value.strip()[:80])
+            for value in self.mentioned():
+                if "@" in value:
+                    for entry in _MENTIONED_ADDRESS.findall(value):
+                        out.extend(a for a in parse_recipients(entry) if a not in out)
             self._recipients = out
         return self._recipients
 
@@ -165,6 +200,10 @@ class _Call:
                     out.append(host)
                 elif not host and value.strip():
                     out.append("unreadable:" + value.strip()[:80])
+            for value in self.mentioned():
+                for host in _mentioned_hosts(value):
+                    if host not in out:
+                        out.append(host)
             # a shell command reaches the hosts it names: URLs (curl, wget, python -c …) and
             # scp/rsync/ssh targets (``user@host:path``, ``host:path``)
             for command in self.commands:
@@ -211,7 +250,7 @@ class _Call:
     def scan(self) -> Scan:
         """The payload compared with the session's tracked content (once per call)."""
         if self._scan is None:
-            texts = list(self.strings)
+            texts = self._payload_texts()
             whole: list[int] = []
             if self.spec is not None:
                 for name in self.spec.refs:
@@ -234,6 +273,50 @@ _DEFAULT_ROLE_NAMES = {
     role: ToolDeclaration(name="_").role(role)
     for role in ("recipients", "hosts", "paths", "commands")
 }
+
+
+_MENTIONED_ADDRESS = re.compile(r"[^\s,;<>()\"']+@[^\s,;<>()\"']+")
+_MENTIONED_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s\"'<>]+", re.IGNORECASE)
+_MENTIONED_NAME = re.compile(r"(?<![\w@./-])((?:[a-z0-9-]+\.)+[a-z]{2,})(?::\d+)?(?![\w/.-])", re.I)
+_FILE_ENDINGS = frozenset(
+    [
+        "py",
+        "sh",
+        "md",
+        "pl",
+        "rs",
+        "so",
+        "ps",
+        "cc",
+        "ml",
+        "cs",
+        "gz",
+        "zip",
+        "bz",
+        "mov",
+        "rb",
+        "lua",
+        "js",
+        "ts",
+    ]
+)
+"""Country-code suffixes that are far more often a file's extension in a config value."""
+
+
+def _mentioned_hosts(value: str) -> list[str]:
+    """Hosts a free-text value names: URL hosts (``s3://bucket.example.net/x``), and bare names
+    under a known public suffix (``relay.example.io:587``) — not ``backup.yaml``."""
+    out = [h for h in map(_host_of, _MENTIONED_URL.findall(value)) if h]
+    rest = _MENTIONED_URL.sub(" ", value)
+    suffixes = known_suffixes()
+    for name in _MENTIONED_NAME.findall(rest):
+        name = name.lower()
+        if name.rsplit(".", 1)[-1] in _FILE_ENDINGS:
+            continue
+        suffix = suffixes.publicsuffix(name)
+        if suffix is not None and suffix != name:
+            out.append(name)
+    return out
 
 
 def _host_of(value: str) -> str:

@@ -265,7 +265,12 @@ def _carries_cond(match: CarriesMatch, guard: Guard) -> _Cond:
         scan = call.scan
         if scan.empty:
             return found
-        return found + [f for sink in sinks for f in tracker.findings(scan, sink, labels)]
+        outside = set(call.sinks("outside"))
+        return found + [
+            f
+            for sink in sinks
+            for f in tracker.findings(scan, sink, labels, outside=sink in outside)
+        ]
 
     def test(call: _Call) -> bool:
         found = findings(call)

@@ -316,4 +316,4 @@ class Guard:
         if tracker:
             sinks = call.sinks("any" if self._commit_any else "outside")
             if sinks:
-                tracker.commit(call.scan, sinks)
+                tracker.commit(call.scan, sinks, outside=call.sinks("outside"))

@@ -84,11 +84,16 @@ class ToolDeclaration(_Strict):
     carries that item's content."""
     sensitive_source: bool = False
     """Everything this tool returns is tracked as sensitive, whatever its labels."""
+    mentions: list[str] = Field(default_factory=list)
+    """Free-text arguments (a configuration value, a grant's principal) that may *name* a
+    destination: the addresses, URLs and host names found in them are sinks like recipients and
+    hosts (a backup target, a webhook or a mail relay pointed outside); a value that names none
+    (``30``, ``false``) is no sink at all."""
     required: list[str] | None = None
     """Arguments every call must carry, non-empty; a call without one fails closed (a send with
     no destination, a forward of no item, cannot be judged)."""
 
-    _list = _listify("recipients", "hosts", "paths", "commands", "refs", "required")
+    _list = _listify("recipients", "hosts", "paths", "commands", "refs", "mentions", "required")
 
     @field_validator("name")
     @classmethod
@@ -167,6 +172,13 @@ _PROBE_TOOLS = ("zq_unlisted_tool_7", "x", "Q9")
 
 
 @functools.cache
+def known_suffixes() -> PublicSuffixList:
+    """The same list, but a name under no *known* suffix has none: ``files.tipdrop.io`` is a
+    host name, ``backup.yaml`` is not."""
+    return PublicSuffixList(accept_unknown=False)
+
+
+@functools.cache
 def _public_suffixes() -> PublicSuffixList:
     """The Public Suffix List as the ``publicsuffixlist`` wheel ships it (no network): ``com``,
     ``co.uk``, ``github.io`` … and any single label not under a known one (``internal``). Built
@@ -226,8 +238,11 @@ class ProvenanceConfig(_Strict):
     """N: contiguous words of a sensitive item that make a fragment."""
     min_piece_words: int = Field(default=4, ge=2)
     """M: the shortest piece that counts when a fragment is split across calls or reordered."""
+    rare_piece_words: int = Field(default=3, ge=0)
+    """Shorter pieces that count when at most one of their words is a function word and at
+    most one a number (0, or min_piece_words or more: off)."""
     encodings: list[Encoding] = Field(default_factory=lambda: list(_DEFAULT_ENCODINGS))
-    max_decode_depth: int = Field(default=2, ge=0, le=4)
+    max_decode_depth: int = Field(default=3, ge=0, le=4)
     key_facts: list[KeyFactConfig] = Field(default_factory=list)
     fact_threshold: int = Field(default=2, ge=1)
     auto_key_facts: bool = True
@@ -241,12 +256,15 @@ class ProvenanceConfig(_Strict):
             raise ValueError(
                 f"min_piece_words ({self.min_piece_words}) cannot exceed min_words ({self.min_words})"
             )
+        if self.rare_piece_words == 1:
+            raise ValueError("rare_piece_words must be 0 (off) or at least 2")
         return self
 
     def settings(self) -> ProvenanceSettings:
         return ProvenanceSettings(
             min_words=self.min_words,
             min_piece_words=self.min_piece_words,
+            rare_piece_words=self.rare_piece_words,
             encodings=tuple(self.encodings),
             max_decode_depth=self.max_decode_depth,
             key_facts=tuple(KeyFact.of(f.any_, f.weight) for f in self.key_facts),

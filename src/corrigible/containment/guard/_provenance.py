@@ -68,19 +68,24 @@ index makes a tracker about a third bigger (10.6 MB instead of 7.8 MB for 91 doc
 1–2 KB); it is kept apart from the M-gram index so that confirming a hit costs two lookups
 however often a common phrase ("as well as") occurs in the documents.
 
-What is **not** caught: pieces shorter than M words; fragments shorter than N words (unless the
-whole document is shorter); synonyms, translation, summaries and reordered words beyond the key
-facts; encodings other than the ones above (ROT13, spaced-out letters, base32, compression,
-encryption, a reversed base64 string, hex with separators); a fragment split across *different*
-sinks; look-alike letters outside the small Cyrillic/Greek table; number words of a hundred or
-more. Content that was never observed through :meth:`ProvenanceTracker.add` is unknown to the
-tracker.
+What is **not** caught (``docs/POLICY.md`` keeps the full list): pieces of three words or fewer
+made mostly of function words; translation, summaries and synonyms beyond the key facts;
+encryption and keyed ciphers; steganography; number words of a hundred or more. Content that
+was never observed through :meth:`ProvenanceTracker.add` is unknown to the tracker.
+
+Also indexed (see :meth:`ProvenanceTracker.add`): every other word of each document as two
+half-documents (``interleaved``), the document in pig latin, **rare short pieces** (three words
+with at most one function word and at most one number, and not shared by two documents, which
+would make them boilerplate), and the document with its word breaks removed (``squashed``),
+searched only for payloads whose own breaks are gone. **Across recipients**: what went to every
+sink outside the boundary is pooled too, so a document spread over several outside recipients is
+carried by the call that completes it ("split across recipients").
 """
 
 from __future__ import annotations
 
 import operator
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import compress
@@ -89,11 +94,12 @@ from corrigible.containment.guard._encodings import (
     DEFAULT_ENCODINGS,
     ROT13,
     decoded_variants,
+    pig_latin,
     reversed_words,
 )
 from corrigible.text.facts import KeyFact, extract_key_facts
 from corrigible.text.numbers import words_to_digits
-from corrigible.text.words import NUMBER_WORDS, raw_words, words
+from corrigible.text.words import FUNCTION_WORDS, NUMBER_WORDS, raw_words, words
 
 # -- settings and results -------------------------------------------------------------------------
 
@@ -106,8 +112,13 @@ class ProvenanceSettings:
     """N: a contiguous stretch of this many document words carries the document."""
     min_piece_words: int = 4
     """M: the shortest shared piece that counts (and the index's gram length)."""
+    rare_piece_words: int = 3
+    """Pieces of this many words count too when at most one of their words is a function word
+    (``dual core lockstep``, not ``on a dual``): such a triple is rare in ordinary text, so a
+    leak cut into 3-word pieces is still seen. 0 turns it off, and so does any value of M or
+    more (pieces of M words count anyway)."""
     encodings: tuple[str, ...] = DEFAULT_ENCODINGS
-    max_decode_depth: int = 2
+    max_decode_depth: int = 3
     key_facts: tuple[KeyFact, ...] = ()
     fact_threshold: int = 2
     auto_key_facts: bool = True
@@ -118,6 +129,8 @@ class ProvenanceSettings:
     def __post_init__(self) -> None:
         if self.min_piece_words < 2 or self.min_words < self.min_piece_words:
             raise ValueError("need 2 <= min_piece_words <= min_words")
+        if self.rare_piece_words and self.rare_piece_words < 2:
+            raise ValueError("need rare_piece_words >= 2 (or 0: off)")
 
 
 def _phrases_of(fact: KeyFact) -> tuple[tuple[frozenset[bytes], bytes], ...]:
@@ -198,6 +211,71 @@ class _Segment:
 
 _EMPTY: frozenset[int] = frozenset()
 
+
+_POOL_CALLS = 32
+"""How many of the latest outside calls are pooled for splits across recipients: a split leak
+is sent in a burst, and an adversary who spreads it over more calls than this must also keep
+every piece at least M words long for the per-recipient check to miss it."""
+
+
+class _RecentPositions:
+    """Positions carried by the last ``limit`` outside calls (a ring of per-call sets)."""
+
+    def __init__(self, limit: int) -> None:
+        self._calls: list[frozenset[int]] = []
+        self._limit = limit
+        self._union: frozenset[int] | None = frozenset()
+
+    def add(self, positions: set[int]) -> None:
+        self._calls.append(frozenset(positions))
+        if len(self._calls) > self._limit:
+            del self._calls[0]
+        self._union = None
+
+    def current(self) -> frozenset[int]:
+        if self._union is None:
+            self._union = frozenset().union(*self._calls)
+        return self._union
+
+
+def _rare_piece(piece: tuple[bytes, ...]) -> bool:
+    """At most one function word and at most one number: ``dual core lockstep``, not
+    ``on a dual`` or ``2025 06 11``."""
+    return sum(w in FUNCTION_WORDS for w in piece) <= 1 and sum(not w.isalpha() for w in piece) <= 1
+
+
+_SQUASH_WINDOW = 32
+_SQUASH_STEP = 8
+
+
+def _looks_squashed(ws: list[bytes]) -> bool:
+    """Words run together (``acquiretessalydiagnostics``) or letters standing alone
+    (``a c q u i r e``): text whose word breaks were removed or multiplied. A run of twenty or
+    more letters is rare in prose; hashes and base64 runs hold digits and are left out."""
+    if not ws:
+        return False
+    lengths = list(map(len, ws))
+    if len(ws) >= 32 and sum(lengths) < 2 * len(ws):  # mostly single characters
+        return lengths.count(1) * 10 >= len(ws) * 6
+    if max(lengths) < 20:
+        return False
+    long_letters = 0
+    for w in compress(ws, map((19).__lt__, lengths)):
+        if _reads_as_words(w):
+            long_letters += len(w)
+            if long_letters >= 40:
+                return True
+    return False
+
+
+def _reads_as_words(run: bytes) -> bool:
+    """Letters of run-together words, not a hash or base64: few digits, and vowels as often as
+    in English (about two in five letters; random letters have one in five)."""
+    digits = sum(map(run.count, b"0123456789"))
+    vowels = sum(map(run.count, b"aeiou"))
+    return digits * 10 <= len(run) and vowels * 100 >= len(run) * 28
+
+
 _STRIDE_MIN_M = 4
 """From this M on, payload M-grams are found through (M-1)-grams at every other position."""
 
@@ -235,6 +313,23 @@ class ProvenanceTracker:
         """Number words and the words of active key facts: one set, so a payload's words are
         looked up once to learn both whether numbers need rewriting and which facts may occur."""
         self._sinks: dict[str, _Sink] = {}
+        self._outside = _RecentPositions(_POOL_CALLS)
+        """What the last outside calls carried, to any sink outside the boundary: a leak spread
+        over several outside recipients (every other piece to a second address) adds up here.
+        Only the most recent calls count, so that in a long session the ordinary words of
+        thousands of unrelated messages never add up to a stretch of a document."""
+        self._rare: dict[tuple[bytes, ...], list[int]] = {}
+        """Rare short pieces (:attr:`ProvenanceSettings.rare_piece_words`) of the documents as
+        written: piece → corpus start positions."""
+        self._shared_pieces: set[tuple[bytes, ...]] = set()
+        """Short pieces found in more than one document, which therefore do not count."""
+        self._squashed = bytearray()
+        """The documents as written with every word break removed, one NUL between documents,
+        for payloads whose own word breaks are gone (``HelloWorld``, ``h.e.l.l.o``)."""
+        self._sq_starts: list[int] = []
+        self._sq_ends: list[int] = []
+        self._sq_pos: list[int] = []
+        """Per word of :attr:`_squashed`: where it starts and ends there, its corpus position."""
 
     # -- building -------------------------------------------------------------------------------
 
@@ -264,6 +359,15 @@ class ProvenanceTracker:
             self._index(doc.index, words(text.translate(ROT13)), how="rot13")
         if "reversed_words" in encodings:
             self._index(doc.index, reversed_words(forward), how="each word reversed")
+        if "pig_latin" in encodings:
+            self._index(doc.index, pig_latin(forward), how="pig latin")
+        if "interleaved" in encodings and len(forward) >= 2 * self.settings.min_piece_words:
+            # every other word, each half on its own: a payload of words 1, 3, 5… (to one
+            # recipient, words 2, 4, 6… to another) reads as a contiguous stretch of one half
+            self._index(doc.index, forward[0::2], how="every other word")
+            self._index(doc.index, forward[1::2], how="every other word")
+        if "squashed" in encodings:
+            self._squash(self._forward[-1], forward)
         self._activate_facts(doc, forward, text)
         return doc
 
@@ -283,9 +387,35 @@ class ProvenanceTracker:
         grams = self._grams
         for i in range(len(ws) - m + 1):
             grams.setdefault(tuple(ws[i : i + m]), []).append(start + i)
+        r = self.settings.rare_piece_words
+        if r and r < m and how is None:
+            rare, shared = self._rare, self._shared_pieces
+            for i in range(len(ws) - r + 1):
+                piece = tuple(ws[i : i + r])
+                if piece in shared or not _rare_piece(piece):
+                    continue
+                starts = rare.get(piece)
+                if starts is None:
+                    rare[piece] = [start + i]
+                elif self._seg_of[starts[0]] == seg:
+                    starts.append(start + i)
+                else:
+                    # in two documents: boilerplate (mail headers, signatures), not a secret
+                    del rare[piece]
+                    shared.add(piece)
         if self._heads is not None:
             self._heads.update(dict.fromkeys(zip(*(ws[i:] for i in range(m - 1)), strict=False)))
         return segment
+
+    def _squash(self, segment: _Segment, ws: list[bytes]) -> None:
+        sq = self._squashed
+        if sq:
+            sq += b"\x00"
+        for offset, w in enumerate(ws):
+            self._sq_starts.append(len(sq))
+            sq += w
+            self._sq_ends.append(len(sq))
+            self._sq_pos.append(segment.start + offset)
 
     def _activate_facts(self, doc: TrackedDocument, ws: list[bytes], text: str) -> None:
         if self.settings.auto_key_facts:
@@ -349,9 +479,26 @@ class ProvenanceTracker:
             present = self._fact_vocab.intersection(ws)
         m = self.settings.min_piece_words
         fresh: list[int] = []
+        r = self.settings.rare_piece_words
+        rare = self._rare
+        # rare pieces one word shorter than M at even positions are the (M-1)-grams the M-gram
+        # scan looks up anyway: only its hits are checked, and the odd positions looked up here
+        paired = bool(rare) and self._heads is not None and r == m - 1
+        rare_hits: list[int] | None = [] if paired else None
         if len(ws) >= m and self._grams:
-            for s in self._gram_starts(ws):
+            for s in self._gram_starts(ws, rare_hits):
                 fresh.extend(range(s, s + m))
+        if rare and len(ws) >= r:
+            if rare_hits is not None:
+                if len(ws) < m:  # too short for the M-gram scan: its even positions too
+                    rare_hits.extend(self._rare_starts(ws, 0, 2))
+                rare_hits.extend(self._rare_starts(ws, 1, 2))
+            else:
+                rare_hits = list(self._rare_starts(ws, 0, 1))
+            for s in rare_hits:
+                fresh.extend(range(s, s + r))
+        if self._squashed and _looks_squashed(ws):
+            fresh.extend(self._squashed_positions(b"".join(ws)))
         joined: bytes | None = None
         if self._short:
             joined = b" " + b" ".join(ws) + b" "
@@ -375,7 +522,42 @@ class ProvenanceTracker:
                 for p in fresh:
                     result.via.setdefault(p, how)
 
-    def _gram_starts(self, ws: list[bytes]) -> Iterator[int]:
+    def _squashed_positions(self, payload: bytes) -> list[int]:
+        """Corpus positions of document words that ``payload`` (word breaks removed) holds.
+
+        Windows of 32 characters every 8 are searched for in the squashed documents (one C-level
+        ``find`` each over every document at once); a document word lying wholly inside a window
+        that matches is covered. Only payloads that look squashed get here, so the cost, about
+        a millisecond for a kilobyte against a hundred documents, stays off ordinary mail.
+        """
+        sq = self._squashed
+        width, step = _SQUASH_WINDOW, _SQUASH_STEP
+        if len(payload) < width:
+            return []
+        starts, ends, pos = self._sq_starts, self._sq_ends, self._sq_pos
+        out: list[int] = []
+        offsets = list(range(0, len(payload) - width + 1, step))
+        if offsets[-1] != len(payload) - width:
+            offsets.append(len(payload) - width)
+        for offset in offsets:
+            at = sq.find(payload[offset : offset + width])
+            if at < 0:
+                continue
+            k = bisect_left(starts, at)
+            while k < len(starts) and ends[k] <= at + width:
+                out.append(pos[k])
+                k += 1
+        return out
+
+    def _rare_starts(self, ws: list[bytes], first: int, step: int) -> Iterator[int]:
+        """Corpus starts of the rare pieces found at positions ``first``, ``first + step``…"""
+        rare = self._rare
+        r = self.settings.rare_piece_words
+        keys = zip(*(ws[first + i :: step] for i in range(r)), strict=False)
+        for key in filter(rare.__contains__, keys):
+            yield from rare[key]
+
+    def _gram_starts(self, ws: list[bytes], rare_hits: list[int] | None = None) -> Iterator[int]:
         """Corpus positions where an M-gram of ``ws`` starts, each once per matching M-gram.
 
         Every M-gram of the payload is looked up, but not one by one: an M-gram that starts at
@@ -383,7 +565,8 @@ class ProvenanceTracker:
         (M-1)-grams at even positions are looked up in :attr:`_heads` — half the lookups, in C
         (``zip``, ``map``, ``compress``) — and each hit is confirmed by looking up the two M-grams
         that may hold it. Common phrases hit now and then; a confirmation costs two dict lookups,
-        however often the phrase occurs in the documents.
+        however often the phrase occurs in the documents. ``rare_hits``, when given, collects
+        the rare (M-1)-word pieces among those even-position hits.
         """
         m = self.settings.min_piece_words
         grams = self._grams
@@ -398,7 +581,12 @@ class ProvenanceTracker:
             halves = zip(ws[0::2], ws[1::2], ws[2::2], strict=False)
         else:
             halves = zip(*(ws[i::2] for i in range(m - 1)), strict=False)
+        rare = self._rare
         for i in compress(range(0, len(ws), 2), map(heads.__contains__, halves)):
+            if rare_hits is not None:
+                starts = rare.get(tuple(ws[i : i + m - 1]))
+                if starts is not None:
+                    rare_hits.extend(starts)
             for j in (i - 1, i):
                 if 0 <= j <= last:
                     starts = grams.get(tuple(ws[j : j + m]))
@@ -408,24 +596,79 @@ class ProvenanceTracker:
     # -- deciding -------------------------------------------------------------------------------
 
     def findings(
-        self, scan: Scan, sink: str, labels: frozenset[str] | None = None
+        self,
+        scan: Scan,
+        sink: str,
+        labels: frozenset[str] | None = None,
+        *,
+        outside: bool = False,
     ) -> list[Finding]:
         """What ``scan`` carries to ``sink``, counting what already went there (split calls).
 
         ``labels``: only documents with one of these labels count (None: every tracked one).
+        ``outside``: the sink is outside the boundary, so what went to *every* outside sink
+        counts too — a document spread over several outside recipients is carried by the call
+        that completes it ("split across recipients").
         """
         if scan.empty:
             return []
         state = self._sinks.get(sink)
         before: set[int] | frozenset[int] = state.positions if state else _EMPTY
         out: list[Finding] = []
+        found_docs: set[int] = set()
+        for seg, lo, hi in self._stretches(scan.positions, before):
+            doc = self.documents[seg.doc]
+            if labels is not None and doc.labels.isdisjoint(labels):
+                continue
+            stretch = range(lo, hi)
+            if before and before.issuperset(stretch):
+                continue  # already sent (and let through) before: not this call's doing
+            how = dict.fromkeys(filter(None, map(scan.via.get, stretch)))
+            if seg.how:
+                how[seg.how] = None
+            if before and not before.isdisjoint(stretch):
+                how["split across calls"] = None
+            found_docs.add(seg.doc)
+            out.append(
+                Finding(sink=sink, document=doc, words=hi - lo, how=tuple(how), labels=doc.labels)
+            )
+        pooled = self._outside.current()
+        if outside and pooled and not pooled.issubset(before):
+            everywhere = pooled | before
+            for seg, lo, hi in self._stretches(scan.positions, everywhere):
+                doc = self.documents[seg.doc]
+                if seg.doc in found_docs or (labels is not None and doc.labels.isdisjoint(labels)):
+                    continue
+                stretch = range(lo, hi)
+                if pooled.issuperset(p for p in stretch if p in scan.positions):
+                    continue  # this call adds nothing that had not already gone out
+                how = dict.fromkeys(filter(None, map(scan.via.get, stretch)))
+                if seg.how:
+                    how[seg.how] = None
+                how["split across recipients"] = None
+                found_docs.add(seg.doc)
+                out.append(
+                    Finding(
+                        sink=sink, document=doc, words=hi - lo, how=tuple(how), labels=doc.labels
+                    )
+                )
+        facts = self._fact_finding(scan, sink, state, labels)
+        if facts is not None:
+            out.append(facts)
+        return out
+
+    def _stretches(
+        self, covered: set[int], before: set[int] | frozenset[int]
+    ) -> Iterator[tuple[_Segment, int, int]]:
+        """Maximal stretches (segment, start, end) of ``covered`` positions, grown through
+        ``before``, that are long enough to carry their document (``min_words``, or the whole
+        document when it is shorter)."""
         n = self.settings.min_words
-        positions = sorted(scan.positions)
+        positions = sorted(covered)
         # runs of consecutive positions are where ``position - index`` stays the same: found by
         # bisection, so forwarding a whole document costs a few C-level passes, not a loop
         offsets = list(map(operator.sub, positions, range(len(positions))))
         count = len(positions)
-        via = scan.via.get
         i = 0
         while i < count:
             j = bisect_right(offsets, offsets[i], i)
@@ -445,32 +688,8 @@ class ProvenanceTracker:
                         continue
                     break
             i = j
-            doc = self.documents[seg.doc]
-            if labels is not None and doc.labels.isdisjoint(labels):
-                continue
-            if hi - lo < min(n, seg.end - seg.start):
-                continue
-            stretch = range(lo, hi)
-            if before and before.issuperset(stretch):
-                continue  # already sent (and let through) before: not this call's doing
-            how = dict.fromkeys(filter(None, map(via, stretch)))
-            if seg.how:
-                how[seg.how] = None
-            if before and not before.isdisjoint(stretch):
-                how["split across calls"] = None
-            out.append(
-                Finding(
-                    sink=sink,
-                    document=doc,
-                    words=hi - lo,
-                    how=tuple(how),
-                    labels=doc.labels,
-                )
-            )
-        facts = self._fact_finding(scan, sink, state, labels)
-        if facts is not None:
-            out.append(facts)
-        return out
+            if hi - lo >= min(n, seg.end - seg.start):
+                yield seg, lo, hi
 
     def _fact_finding(
         self, scan: Scan, sink: str, state: _Sink | None, labels: frozenset[str] | None
@@ -501,8 +720,11 @@ class ProvenanceTracker:
         fact_labels = frozenset().union(*(self._active_facts[i] for i in total))
         return Finding(sink=sink, document=None, words=0, how=tuple(how), labels=fact_labels)
 
-    def commit(self, scan: Scan, sinks: Iterable[str]) -> None:
-        """Record that the call went out to ``sinks`` (call after a decision that lets it pass)."""
+    def commit(self, scan: Scan, sinks: Iterable[str], *, outside: Iterable[str] = ()) -> None:
+        """Record that the call went out to ``sinks`` (call after a decision that lets it pass);
+        ``outside`` are those of them beyond the boundary, pooled for splits across recipients."""
+        if scan.positions and any(True for _ in outside):
+            self._outside.add(scan.positions)
         for sink in sinks:
             state = self._sinks.get(sink)
             if state is None:
