@@ -599,7 +599,8 @@ def _ciphers(text: str) -> str | None:
     """Text that has no common English words but gets them back under a classical cipher: any
     Caesar shift, Atbash, ROT47, or Morse code. Ordinary prose has common words, so
     the test that starts the search ("none of the, and, of, to… among eight or more words")
-    keeps its cost off ordinary mail; the candidate with the most common words wins."""
+    keeps its cost off ordinary mail. The Caesar shift or Atbash whose letters are most often
+    English's commonest (``etaoinshr``) wins; ROT47 when its decoding has common words."""
     if text.count(".-") + text.count("-.") >= 8:
         pieces = []
         for run in _MORSE_RUN.findall(text):
@@ -620,14 +621,14 @@ def _ciphers(text: str) -> str | None:
     common, count = _common_count(text)
     if count < 8 or common * 20 > count:
         return None
-    letters = Counter(c for c in low if "a" <= c <= "z")
-    total = sum(letters.values())
+    frequency = Counter(c for c in low if "a" <= c <= "z")
+    total = sum(frequency.values())
     if total < 24:
         return None
     # the letters of English text are mostly "etaoinshr"; the candidate whose letters are most
     # often those is the decoding (a common-word count fails on text that is mostly names)
     scores = [
-        (sum(letters[c] for c in _FREQUENT.translate(_inverse(table))), i)
+        (sum(frequency[c] for c in _FREQUENT.translate(_inverse(table))), i)
         for i, table in enumerate(_CIPHER_TABLES[:-1])
     ]
     best, index = max(scores)
