@@ -32,6 +32,8 @@ EXTRA_OF: dict[str, str] = {
     "psycopg": "postgres",
     "llama_cpp": "llama",
     "cedarpy": "bench",
+    "datasets": "train",
+    "datasketch": "train",
 }
 """Top-level module name → the extra that installs it."""
 

@@ -99,6 +99,23 @@ CASES: dict[str, tuple[list[str], str]] = {
         "two different sets",
     ),
     "validate-judge": (["validate", "--judge", "nosuchprovider/x"], "nosuchprovider"),
+    # train
+    "train-constitution-missing": (["train", "constitution", "missing.md"], "missing.md"),
+    "train-constitution-binary": (["train", "constitution", "binary.bin"], "not UTF-8"),
+    "train-constitution-yaml": (["train", "constitution", "policy_bad.yaml"], "front matter"),
+    "train-generate-missing": (["train", "generate", "missing.yaml", "--out", "d"], "missing.yaml"),
+    "train-generate-bad": (
+        ["train", "generate", "policy_bad.yaml", "--out", "d"],
+        "policy_bad.yaml",
+    ),
+    "train-generate-out-file": (
+        ["train", "generate", "examples/training/cai.yaml", "--out", "text.txt"],
+        "not a directory",
+    ),
+    "train-contamination-missing": (["train", "contamination", "missing.jsonl"], "missing.jsonl"),
+    "train-contamination-notjson": (["train", "contamination", "notjson.jsonl"], "notjson.jsonl:1"),
+    "train-contamination-list": (["train", "contamination", "list.jsonl"], "JSON object"),
+    "train-contamination-dir": (["train", "contamination", "a_directory"], "is a directory"),
     # report
     "report-missing": (["report", "runs/missing"], "no such directory"),
     "report-not-run": (["report", "examples"], "not a run directory"),

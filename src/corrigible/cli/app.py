@@ -43,6 +43,7 @@ COMMANDS = (
     "guard",
     "gateway",
     "approvals",
+    "train",
 )
 """Command modules under ``corrigible.cli``, in the order ``--help`` lists them."""
 
