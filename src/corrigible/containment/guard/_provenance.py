@@ -86,6 +86,7 @@ from __future__ import annotations
 
 import operator
 from bisect import bisect_left, bisect_right
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import compress
@@ -219,23 +220,45 @@ every piece at least M words long for the per-recipient check to miss it."""
 
 
 class _RecentPositions:
-    """Positions carried by the last ``limit`` outside calls (a ring of per-call sets)."""
+    """Positions carried by the last ``limit`` outside calls, kept as one set updated
+    incrementally: adding a call costs its own positions, never the whole window."""
 
     def __init__(self, limit: int) -> None:
-        self._calls: list[frozenset[int]] = []
+        self._calls: deque[frozenset[int]] = deque()
         self._limit = limit
-        self._union: frozenset[int] | None = frozenset()
+        self._count: dict[int, int] = {}
+        self.positions: set[int] = set()
 
     def add(self, positions: set[int]) -> None:
-        self._calls.append(frozenset(positions))
+        fresh = frozenset(positions)
+        self._calls.append(fresh)
+        count = self._count
+        for p in fresh:
+            count[p] = count.get(p, 0) + 1
+        self.positions |= fresh
         if len(self._calls) > self._limit:
-            del self._calls[0]
-        self._union = None
+            for p in self._calls.popleft():
+                left = count[p] - 1
+                if left:
+                    count[p] = left
+                else:
+                    del count[p]
+                    self.positions.discard(p)
 
-    def current(self) -> frozenset[int]:
-        if self._union is None:
-            self._union = frozenset().union(*self._calls)
-        return self._union
+
+class _Either:
+    """Membership in either of two sets, without building their union."""
+
+    __slots__ = ("a", "b")
+
+    def __init__(self, a: set[int] | frozenset[int], b: set[int] | frozenset[int]) -> None:
+        self.a, self.b = a, b
+
+    def __contains__(self, p: object) -> bool:
+        return p in self.a or p in self.b
+
+    def __bool__(self) -> bool:
+        return bool(self.a or self.b)
 
 
 def _rare_piece(piece: tuple[bytes, ...]) -> bool:
@@ -632,9 +655,9 @@ class ProvenanceTracker:
             out.append(
                 Finding(sink=sink, document=doc, words=hi - lo, how=tuple(how), labels=doc.labels)
             )
-        pooled = self._outside.current()
-        if outside and pooled and not pooled.issubset(before):
-            everywhere = pooled | before
+        pooled = self._outside.positions
+        if outside and pooled:
+            everywhere = _Either(pooled, before)
             for seg, lo, hi in self._stretches(scan.positions, everywhere):
                 doc = self.documents[seg.doc]
                 if seg.doc in found_docs or (labels is not None and doc.labels.isdisjoint(labels)):
@@ -658,7 +681,7 @@ class ProvenanceTracker:
         return out
 
     def _stretches(
-        self, covered: set[int], before: set[int] | frozenset[int]
+        self, covered: set[int], before: set[int] | frozenset[int] | _Either
     ) -> Iterator[tuple[_Segment, int, int]]:
         """Maximal stretches (segment, start, end) of ``covered`` positions, grown through
         ``before``, that are long enough to carry their document (``min_words``, or the whole
