@@ -23,6 +23,7 @@ import asyncio
 import json
 import os
 import random
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,11 +54,17 @@ class GenerationConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["cai"] = "cai"
-    """Which generator: ``cai`` (critique and revision)."""
+    kind: Literal["cai", "rlaif"] = "cai"
+    """Which generator: ``cai`` (critique and revision, ``messages`` records) or ``rlaif`` (two
+    answers, a voter's preference by a principle, ``prompt``/``chosen``/``rejected`` records)."""
     teacher: str = Field(min_length=1)
-    """Any Inspect model string: ``openai/gpt-4o``, ``corrigible/scripted``…"""
+    """Any Inspect model string: ``openai/gpt-4o``, ``corrigible/scripted``… For ``rlaif`` it is
+    the student whose two answers are compared."""
     teacher_args: dict[str, Any] = Field(default_factory=dict)
+    voter: str | None = None
+    """``rlaif``: the model that judges which answer better follows the principle (default: the
+    teacher)."""
+    voter_args: dict[str, Any] = Field(default_factory=dict)
     constitution: str = "default"
     prompts: str = "default"
     """A YAML list of prompts (strings, or ``{id, prompt}``); ``default`` ships with us."""
@@ -148,6 +155,36 @@ def critique_request(prompt: str, response: str, principle: Principle) -> str:
         "falls short of it, and say why. If it already follows the principle, say what could "
         "make its reasoning clearer. Do not rewrite it yet."
     )
+
+
+def vote_request(prompt: str, first: str, second: str, principle: Principle) -> str:
+    return (
+        f"SITUATION:\n{prompt}\n\nRESPONSE A:\n{first}\n\nRESPONSE B:\n{second}\n\n"
+        f"PRINCIPLE ({principle.title}): {principle.principle}\n"
+        f"WHY IT HOLDS: {principle.why}\n\n"
+        "Which response better follows this principle? Think it over briefly, then end with "
+        "a last line that reads exactly 'Answer: A' or 'Answer: B'."
+    )
+
+
+_VERDICT = re.compile(r"answer\s*[:=]?\s*\(?([AB])\)?\s*\.?\s*$", re.IGNORECASE)
+
+
+def read_vote(text: str) -> Literal["A", "B"] | None:
+    """The voter's choice from its last line (``Answer: A``), or None when it gave none."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    if not lines:
+        return None
+    last = lines[-1].strip("*_` ")
+    match = _VERDICT.search(last)
+    if match is None and last.upper() in ("A", "B"):
+        return last.upper()  # type: ignore[return-value]
+    return match.group(1).upper() if match else None  # type: ignore[return-value]
+
+
+AGENT_SYSTEM_SECOND = AGENT_SYSTEM + " Think the situation through step by step before you act."
+"""The second answer's instructions: two answers to compare need to differ, and a deterministic
+student (or one at temperature 0) gives the same answer to the same messages."""
 
 
 def revision_request(prompt: str, response: str, critique: str, principle: Principle) -> str:
@@ -262,6 +299,37 @@ async def _cai_item(
     }
 
 
+async def _rlaif_item(
+    student: Any,
+    voter: Any,
+    item: dict[str, Any],
+    constitution: Constitution,
+    config: GenerationConfig,
+) -> dict[str, Any]:
+    principle = constitution.principle(item["principle"])
+    seed = random.Random(f"{config.seed}:{item['id']}").randrange(2**31)
+    first = await _ask(student, AGENT_SYSTEM, item["prompt"], config, seed)
+    second = await _ask(student, AGENT_SYSTEM_SECOND, item["prompt"], config, seed + 1)
+    # asked twice, the order swapped: a voter that prefers a position, not an answer, disagrees
+    # with itself and the pair is dropped
+    straight = await _ask(
+        voter, None, vote_request(item["prompt"], first, second, principle), config, seed + 2
+    )
+    swapped = await _ask(
+        voter, None, vote_request(item["prompt"], second, first, principle), config, seed + 3
+    )
+    verdicts = [read_vote(straight), read_vote(swapped)]
+    chosen = {("A", "B"): 0, ("B", "A"): 1}.get((verdicts[0], verdicts[1]))  # type: ignore[arg-type]
+    return {
+        **item,
+        "schema": SCHEMA_VERSION,
+        "responses": [first, second],
+        "votes": [straight, swapped],
+        "verdicts": verdicts,
+        "chosen_index": chosen,
+    }
+
+
 def generate_dataset(
     config: GenerationConfig,
     out: Path,
@@ -283,6 +351,9 @@ def generate_dataset(
             f"{out}: holds a generation with other settings ({settings_path}); use a new directory"
         )
     model = make_model(config.teacher, role="teacher", **config.teacher_args)
+    voter = model
+    if config.kind == "rlaif" and config.voter is not None:
+        voter = make_model(config.voter, role="voter", **config.voter_args)
     out.mkdir(parents=True, exist_ok=True)
     if not settings_path.exists():
         atomic_write_text(settings_path, settings)
@@ -300,7 +371,10 @@ def generate_dataset(
             nonlocal finished
             async with gate:
                 try:
-                    record = await _cai_item(model, item, constitution, config)
+                    if config.kind == "rlaif":
+                        record = await _rlaif_item(model, voter, item, constitution, config)
+                    else:
+                        record = await _cai_item(model, item, constitution, config)
                 except Exception as exc:  # a teacher error is reported, never a silent skip
                     errors.append(f"{item['id']}: {type(exc).__name__}: {exc}"[:300])
                     return
@@ -328,7 +402,11 @@ def generate_dataset(
     )
 
 
-def _revision(record: dict[str, Any]) -> str:
+def _trained_text(record: dict[str, Any]) -> str:
+    """What training will imitate: the revision (``cai``) or the chosen answer (``rlaif``)."""
+    if "responses" in record:
+        index = record.get("chosen_index")
+        return str(record["responses"][index]) if index is not None else ""
     return str(record["messages"][-1]["content"])
 
 
@@ -341,6 +419,9 @@ def _filter(
     from corrigible.text import words
 
     dropped = {
+        "votes disagree (position bias)": 0,
+        "no verdict": 0,
+        "identical answers": 0,
         "empty": 0,
         "too short": 0,
         "too long": 0,
@@ -350,7 +431,17 @@ def _filter(
     lsh = MinHashLSH(threshold=config.dedupe_threshold, num_perm=64)
     kept = []
     for record in records:
-        text = _revision(record)
+        if "responses" in record:
+            if None in record["verdicts"]:
+                dropped["no verdict"] += 1
+                continue
+            if record["chosen_index"] is None:
+                dropped["votes disagree (position bias)"] += 1
+                continue
+            if record["responses"][0].strip() == record["responses"][1].strip():
+                dropped["identical answers"] += 1
+                continue
+        text = _trained_text(record)
         if not text.strip():
             dropped["empty"] += 1
             continue
@@ -360,7 +451,7 @@ def _filter(
         if len(text) > config.max_chars:
             dropped["too long"] += 1
             continue
-        if text.strip() == record["messages"][0]["content"].strip():
+        if text.strip() == record["prompt"].strip():
             dropped["echoes the prompt"] += 1
             continue
         ws = words(text)
@@ -378,12 +469,19 @@ def _filter(
 def _write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:
     lines = []
     for r in records:
-        row = {
+        row: dict[str, Any] = {
             "id": r["id"],
-            "messages": r["messages"],
             "principle": r["principle"],
             "prompt_id": r["prompt_id"],
         }
+        if "responses" in r:  # TRL's conversational preference format
+            chosen = r["responses"][r["chosen_index"]]
+            rejected = r["responses"][1 - r["chosen_index"]]
+            row["prompt"] = [{"role": "user", "content": r["prompt"]}]
+            row["chosen"] = [{"role": "assistant", "content": chosen}]
+            row["rejected"] = [{"role": "assistant", "content": rejected}]
+        else:
+            row["messages"] = r["messages"]
         lines.append(json.dumps(row, ensure_ascii=False, sort_keys=True))
     atomic_write_text(path, "\n".join(lines) + ("\n" if lines else ""))
 
@@ -406,7 +504,8 @@ def _card(
     return {
         "schema": SCHEMA_VERSION,
         "kind": config.kind,
-        "format": "messages",
+        "format": "preference" if config.kind == "rlaif" else "messages",
+        "voter": (config.voter or config.teacher) if config.kind == "rlaif" else None,
         "written": datetime.now(UTC).isoformat(timespec="seconds"),
         "teacher": config.teacher,
         "constitution": constitution.fingerprint,
@@ -445,8 +544,14 @@ def render_card(card: dict[str, Any]) -> str:
         "",
         f"Generated by `{card['teacher']}` with seed {card['seed']} at temperature "
         f"{card['temperature']}, from the prompts `{card['prompts']}`, on {card['written']}.",
-        "Each record is a `messages` conversation: the situation, then the revised answer that "
-        "follows one sampled principle and explains why.",
+        (
+            "Each record is a preference pair (`prompt`, `chosen`, `rejected`): two answers to the "
+            f"situation, the one `{card['voter']}` judged to follow one sampled principle better "
+            "chosen, kept only when the vote held with the answers' order swapped."
+            if card["format"] == "preference"
+            else "Each record is a `messages` conversation: the situation, then the revised answer "
+            "that follows one sampled principle and explains why."
+        ),
         "",
         "| count | n |",
         "|---|---|",
