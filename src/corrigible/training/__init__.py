@@ -2,10 +2,9 @@
 
 What is here so far: a constitution format and our default constitution
 (:mod:`~corrigible.training.constitution`); in :mod:`~corrigible.training.generate`, the
-Constitutional-AI critique-and-revise generator on any Inspect model, resumable, with a dataset
-card,
-the RLAIF preference-pair generator (a voter asked twice, order swapped; only agreeing votes
-kept), and the contamination check of a dataset against every rendered scenario
+Constitutional-AI critique-and-revise generator and the RLAIF preference-pair generator (a voter
+asked twice, the order swapped; only agreeing votes kept), on any Inspect model, resumable, with
+a dataset card; and the contamination check of a dataset against every rendered scenario
 (:mod:`~corrigible.training.contamination`). Fine-tuning and the study are still to come.
 """
 
