@@ -37,27 +37,14 @@ _TENS = {
     "eighty": 80,
     "ninety": 90,
 }
+_TENS_WORDS = "|".join(_TENS)
+_DIGIT_WORDS = "|".join(k for k in _UNITS if _UNITS[k] < 10)
+_UNIT_WORDS = "|".join(sorted(_UNITS, key=len, reverse=True))
 _NUMBER = re.compile(
-    r"\b(?:("
-    + "|".join(_TENS)
-    + r")(?:[\s-]+("
-    + "|".join(k for k in _UNITS if _UNITS[k] < 10)
-    + r"))?|("
-    + "|".join(sorted(_UNITS, key=len, reverse=True))
-    + r"))\b",
-    re.IGNORECASE,
+    rf"\b(?:({_TENS_WORDS})(?:[\s-]+({_DIGIT_WORDS}))?|({_UNIT_WORDS}))\b", re.IGNORECASE
 )
-
-
-_SMALL = (
-    r"(?:(?:"
-    + "|".join(_TENS)
-    + r")(?:[\s-]+(?:"
-    + "|".join(k for k in _UNITS if _UNITS[k] < 10)
-    + r"))?|"
-    + "|".join(sorted(_UNITS, key=len, reverse=True))
-    + r")"
-)
+_SMALL = rf"(?:(?:{_TENS_WORDS})(?:[\s-]+(?:{_DIGIT_WORDS}))?|{_UNIT_WORDS})"
+"""A number word below one hundred, as in :data:`_NUMBER` but without its groups."""
 _COMPOUND = re.compile(
     rf"\b{_SMALL}(?:[\s-]+(?:and[\s-]+)?(?:{_SMALL}|hundred|thousand))*"
     rf"[\s-]+(?:hundred|thousand)(?:[\s-]+(?:and[\s-]+)?{_SMALL})?\b",

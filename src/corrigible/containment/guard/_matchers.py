@@ -18,11 +18,9 @@ from pydantic import (
     model_validator,
 )
 
-from corrigible.containment.guard._encodings import DEFAULT_ENCODINGS, Encoding
 from corrigible.containment.guard._regex import compile_regex
 
 Effect = Literal["allow", "block", "require_approval"]
-_DEFAULT_ENCODINGS: tuple[Encoding, ...] = DEFAULT_ENCODINGS
 
 RESERVED_RULE_IDS = frozenset({"fail-closed", "protected", "default", "kill-switch"})
 """Rule ids the guard itself uses; a policy rule may not take them."""

@@ -46,11 +46,10 @@ from pydantic import (
     model_validator,
 )
 
+from corrigible.containment.guard._encodings import DEFAULT_ENCODINGS, Encoding
 from corrigible.containment.guard._matchers import (
-    _DEFAULT_ENCODINGS,
     DEFAULT_ROLES,
     Effect,
-    Encoding,
     Rule,
     _compile,
     _listify,
@@ -241,7 +240,7 @@ class ProvenanceConfig(_Strict):
     rare_piece_words: int = Field(default=3, ge=0)
     """Shorter pieces that count when at most one of their words is a function word and at
     most one a number (0, or min_piece_words or more: off)."""
-    encodings: list[Encoding] = Field(default_factory=lambda: list(_DEFAULT_ENCODINGS))
+    encodings: list[Encoding] = Field(default_factory=lambda: list(DEFAULT_ENCODINGS))
     max_decode_depth: int = Field(default=3, ge=0, le=4)
     key_facts: list[KeyFactConfig] = Field(default_factory=list)
     fact_threshold: int = Field(default=2, ge=1)
